@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Socket -> process attribution: BPF cgroup hooks (socket cookie -> pid), sock_diag (flow tuple
+ * -> socket cookie/inode/uid), and a /proc fallback (inode -> pid) where BPF cannot load.
+ * Called from the packet thread only; never blocks on anything slow. */
+#pragma once
+
+#include <glib.h>
+
+#include "pc-net.h"
+#include "pc-process.h"
+
+G_BEGIN_DECLS
+
+typedef struct _PcAttrib PcAttrib;
+
+typedef enum
+{
+  PC_ATTRIB_MODE_BPF,
+  PC_ATTRIB_MODE_PROC,
+} PcAttribMode;
+
+typedef struct
+{
+  guint64 cookie;   /* socket cookie, 0 if unknown */
+  guint64 inode;    /* socket inode, 0 if unknown */
+  pid_t pid;        /* thread-group id (process) of the owner; 0 if no owner was found */
+  pid_t tid;        /* thread that created/used the socket, 0 if unknown */
+  uid_t uid;        /* socket uid (from sock_diag or BPF); (uid_t)-1 if unknown */
+  char comm[16];    /* comm at the time of the hook, "" if unknown */
+  gboolean found_socket; /* a local socket for the flow exists (or existed, via BPF records) */
+} PcSocketOwner;
+
+/* cgroup_path: cgroup v2 directory to attach the BPF programs to; NULL disables BPF.
+ * Never fails for lack of BPF: it falls back to /proc and says why in the degraded reason. */
+PcAttrib *pc_attrib_new (const char *cgroup_path, GError **error);
+void pc_attrib_free (PcAttrib *self);
+
+PcAttribMode pc_attrib_get_mode (PcAttrib *self);
+/* NULL when fully functional, else a sentence saying what is missing and why. */
+const char *pc_attrib_get_degraded_reason (PcAttrib *self);
+
+/* Finds the local socket and owning process of a flow (outbound: the socket that sent it;
+ * inbound: the listening/receiving socket). Returns FALSE when nothing is found; out is then
+ * filled with whatever was learned (e.g. uid from sock_diag). */
+gboolean pc_attrib_find_owner (PcAttrib *self, const PcFlowKey *key, PcSocketOwner *out);
+
+/* Process info for an owner, cached per (pid, start time); NULL if the process is gone and
+ * nothing was cached. Returns a new reference. */
+PcProcess *pc_attrib_get_process (PcAttrib *self, pid_t pid);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PcAttrib, pc_attrib_free)
+
+G_END_DECLS

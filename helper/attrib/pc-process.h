@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* What we know about a process: read from /proc, cached by the attribution module. */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  PC_APP_KIND_NATIVE,   /* an ordinary executable; identity = exe path */
+  PC_APP_KIND_FLATPAK,  /* identity = flatpak app id (from /.flatpak-info of the process root) */
+  PC_APP_KIND_SNAP,     /* identity = snap name (SNAP_NAME / /snap/NAME/... exe) */
+  PC_APP_KIND_APPIMAGE, /* identity = path of the .AppImage file (APPIMAGE env) */
+  PC_APP_KIND_SCRIPT,   /* identity = script path; interpreter holds the interpreter's exe */
+} PcAppKind;
+
+typedef struct
+{
+  gint ref_count;
+  pid_t pid;
+  pid_t ppid;
+  uid_t uid;
+  guint64 start_time; /* field 22 of /proc/PID/stat, to tell reused pids apart */
+  char *comm;
+  char *exe;          /* readlink /proc/PID/exe ("(deleted)" suffix stripped); NULL if unreadable */
+  char **argv;        /* from /proc/PID/cmdline */
+  char *cmdline;      /* argv joined with spaces, for display and matching */
+  PcAppKind kind;
+  char *app_id;       /* identity per kind (see PcAppKind); never NULL */
+  char *interpreter;  /* for PC_APP_KIND_SCRIPT, else NULL */
+  char *cgroup;       /* cgroup v2 path of the process, e.g. /user.slice/...; may be NULL */
+  char *systemd_unit; /* unit named by the cgroup (foo.service / app-....scope), or NULL */
+} PcProcess;
+
+/* Reads /proc/PID. Fails with G_IO_ERROR_NOT_FOUND when the process is gone. */
+PcProcess *pc_process_read (pid_t pid, GError **error);
+PcProcess *pc_process_ref (PcProcess *self);
+void pc_process_unref (PcProcess *self);
+const char *pc_app_kind_to_string (PcAppKind kind);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PcProcess, pc_process_unref)
+
+G_END_DECLS
