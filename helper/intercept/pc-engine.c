@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "portcullis-intercept"
+
+#include "pc-engine.h"
+
+#include <glib-unix.h>
+#include <linux/netfilter.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pc-conntrack.h"
+#include "pc-marks.h"
+#include "pc-nfqueue.h"
+#include "pc-packet.h"
+#include "pc-policy.h"
+
+/* enum ip_conntrack_info: values from IP_CT_IS_REPLY on are reply-direction packets. */
+#define PC_CT_IS_REPLY 3
+
+typedef struct
+{
+  PcFlowKey key;
+  PcProcess *process; /* NULL when no owner was found */
+  pid_t pid;
+  uid_t uid;
+  gboolean own;
+  PcDecision decision;
+  gint64 started; /* wall clock, µs */
+} PcFlow;
+
+struct _PcEngine
+{
+  PcEngineConfig config;
+  pid_t self_pid;
+  PcNfqueue *queue;
+  PcConntrack *conntrack;
+  PcAttrib *attrib;
+
+  GThread *thread;
+  GMainContext *context;
+  GMainLoop *loop;
+
+  /* Owned by the packet thread once started. */
+  PcSettings *settings;
+  GHashTable *flows; /* PcFlowKey* -> PcFlow* (key points into the flow) */
+
+  PcEngineStats counters; /* packet thread only */
+  GMutex stats_lock;
+  PcEngineStats stats;    /* copy for other threads, under stats_lock */
+};
+
+static void
+flow_free (PcFlow *flow)
+{
+  g_clear_pointer (&flow->process, pc_process_unref);
+  g_free (flow);
+}
+
+PcEngine *
+pc_engine_new (const PcEngineConfig *config, PcSettings *settings, GError **error)
+{
+  g_autoptr (PcEngine) self = g_new0 (PcEngine, 1);
+
+  self->config = *config;
+  self->self_pid = getpid ();
+  self->settings = pc_settings_ref (settings);
+  self->flows = g_hash_table_new_full (pc_flow_key_hash, pc_flow_key_equal, NULL,
+                                       (GDestroyNotify) flow_free);
+  g_mutex_init (&self->stats_lock);
+
+  self->queue = pc_nfqueue_open (config->queue_num, settings->fail_mode == PC_FAIL_OPEN, error);
+  if (self->queue == NULL)
+    return NULL;
+  self->conntrack = pc_conntrack_new (error);
+  if (self->conntrack == NULL)
+    return NULL;
+  self->attrib = pc_attrib_new (config->cgroup_path, error);
+  if (self->attrib == NULL)
+    return NULL;
+  self->context = g_main_context_new ();
+  self->loop = g_main_loop_new (self->context, FALSE);
+  return g_steal_pointer (&self);
+}
+
+PcAttrib *
+pc_engine_get_attrib (PcEngine *self)
+{
+  return self->attrib;
+}
+
+/* The flow a packet belongs to, as seen from this host. The conntrack tuples describe the flow
+ * as the sockets see it (before NAT rewrote the packet), so they are preferred. */
+static gboolean
+packet_flow_key (const PcNfqPacket *p, PcFlowKey *key)
+{
+  gboolean local_out = p->indev == 0;
+  gboolean reply = p->ct_info >= PC_CT_IS_REPLY;
+
+  memset (key, 0, sizeof *key);
+  if (p->orig.valid)
+    {
+      gboolean outbound = local_out != reply;
+      key->family = p->orig.src.family;
+      key->proto = p->orig.proto;
+      if (outbound)
+        {
+          key->direction = PC_DIR_OUTBOUND;
+          key->laddr = p->orig.src;
+          key->lport = p->orig.sport;
+          key->raddr = p->orig.dst;
+          key->rport = p->orig.dport;
+        }
+      else
+        {
+          key->direction = PC_DIR_INBOUND;
+          key->raddr = p->orig.src;
+          key->rport = p->orig.sport;
+          /* After DNAT the local end is where the reply comes from. */
+          key->laddr = p->reply.valid ? p->reply.src : p->orig.dst;
+          key->lport = p->reply.valid ? p->reply.sport : p->orig.dport;
+        }
+      return TRUE;
+    }
+
+  PcPacketInfo info;
+  if (!pc_packet_parse (p->payload, p->payload_len, &info))
+    return FALSE;
+  key->family = info.src.family;
+  key->proto = info.proto;
+  key->direction = local_out ? PC_DIR_OUTBOUND : PC_DIR_INBOUND;
+  key->laddr = local_out ? info.src : info.dst;
+  key->raddr = local_out ? info.dst : info.src;
+  if (info.proto == IPPROTO_ICMP || info.proto == IPPROTO_ICMPV6)
+    {
+      key->lport = info.sport;
+      key->rport = info.dport;
+    }
+  else
+    {
+      key->lport = local_out ? info.sport : info.dport;
+      key->rport = local_out ? info.dport : info.sport;
+    }
+  return TRUE;
+}
+
+static guint32
+verdict_mark (PcEngine *self, const PcDecision *decision)
+{
+  if (decision->verdict == PC_VERDICT_ALLOW)
+    return PC_MARK_ALLOW;
+  return self->settings->block_reaction == PC_REACTION_REJECT ? PC_MARK_REJECT : PC_MARK_DROP;
+}
+
+static void
+send_verdict (PcEngine *self, const PcNfqPacket *p, const PcDecision *decision)
+{
+  guint32 mark = verdict_mark (self, decision);
+  gboolean tracked = p->ct_info >= 0;
+
+  /* Accept and reject go around once more through the chain (NF_REPEAT), where the new
+   * conntrack mark RETURNs to the rest of the host's rules or reaches the REJECT target. A
+   * packet without conntrack entry would loop, so it gets a final verdict instead. */
+  if (mark == PC_MARK_ALLOW)
+    pc_nfqueue_verdict (self->queue, p->id, tracked ? NF_REPEAT : NF_ACCEPT, tracked ? mark : 0);
+  else if (mark == PC_MARK_REJECT && tracked)
+    pc_nfqueue_verdict (self->queue, p->id, NF_REPEAT, mark);
+  else
+    pc_nfqueue_verdict (self->queue, p->id, NF_DROP, tracked ? mark : 0);
+}
+
+static void
+log_flow (PcEngine *self, const PcFlow *flow, const char *what)
+{
+  g_autofree char *text = NULL;
+
+  if (!self->config.verbose)
+    return;
+  text = pc_flow_key_to_string (&flow->key);
+  g_message ("%s %s pid=%d uid=%d exe=%s kind=%s app=%s verdict=%s reason=%s", what, text,
+             (int) flow->pid, flow->uid == (uid_t) -1 ? -1 : (int) flow->uid,
+             flow->process && flow->process->exe ? flow->process->exe : "-",
+             flow->process ? pc_app_kind_to_string (flow->process->kind) : "-",
+             flow->process ? flow->process->app_id : "-",
+             pc_verdict_to_string (flow->decision.verdict), flow->decision.reason);
+}
+
+static void
+decide (PcEngine *self, PcFlow *flow)
+{
+  PcDecisionInput input = {
+    .key = &flow->key,
+    .domain = NULL,
+    .own = flow->own,
+  };
+
+  pc_policy_decide (self->settings, &input, &flow->decision);
+}
+
+static void
+on_packet (const PcNfqPacket *p, gpointer user_data)
+{
+  PcEngine *self = user_data;
+  PcSocketOwner owner = { 0 };
+  PcFlowKey key;
+  PcFlow *flow;
+
+  self->counters.packets++;
+  if (!packet_flow_key (p, &key))
+    {
+      /* Not an IP packet we understand: nothing to attribute or judge. */
+      pc_nfqueue_verdict (self->queue, p->id, NF_ACCEPT, 0);
+      return;
+    }
+
+  flow = g_hash_table_lookup (self->flows, &key);
+  if (flow != NULL)
+    {
+      /* A packet that was queued before its flow's verdict reached conntrack. */
+      send_verdict (self, p, &flow->decision);
+      return;
+    }
+
+  flow = g_new0 (PcFlow, 1);
+  flow->key = key;
+  flow->started = g_get_real_time ();
+  flow->uid = p->uid;
+  if (pc_attrib_find_owner (self->attrib, &key, &owner) && owner.pid > 0)
+    {
+      flow->pid = owner.pid;
+      if (owner.uid != (uid_t) -1)
+        flow->uid = owner.uid;
+      flow->own = owner.pid == self->self_pid;
+      flow->process = pc_attrib_get_process (self->attrib, owner.pid);
+    }
+  decide (self, flow);
+  send_verdict (self, p, &flow->decision);
+
+  self->counters.flows++;
+  if (flow->decision.verdict == PC_VERDICT_ALLOW)
+    self->counters.allowed++;
+  else
+    self->counters.blocked++;
+  log_flow (self, flow, "flow");
+
+  if (p->ct_info >= 0)
+    g_hash_table_insert (self->flows, &flow->key, flow);
+  else
+    flow_free (flow);
+}
+
+static void
+publish_stats (PcEngine *self)
+{
+  self->counters.live_flows = g_hash_table_size (self->flows);
+  g_mutex_lock (&self->stats_lock);
+  self->stats = self->counters;
+  g_mutex_unlock (&self->stats_lock);
+}
+
+static gboolean
+queue_ready_cb (int fd, GIOCondition condition, gpointer user_data)
+{
+  PcEngine *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!pc_nfqueue_dispatch (self->queue, on_packet, self, &error))
+    g_warning ("%s", error->message);
+  publish_stats (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+flow_ended_cb (const PcFlowKey *orig_key, guint32 mark, gpointer user_data)
+{
+  PcEngine *self = user_data;
+  PcFlowKey key = *orig_key;
+
+  /* The original direction's source is local for outbound flows, remote for inbound ones. */
+  key.direction = PC_DIR_OUTBOUND;
+  if (g_hash_table_remove (self->flows, &key))
+    return;
+  key.direction = PC_DIR_INBOUND;
+  key.laddr = orig_key->raddr;
+  key.raddr = orig_key->laddr;
+  if (orig_key->proto != IPPROTO_ICMP && orig_key->proto != IPPROTO_ICMPV6)
+    {
+      key.lport = orig_key->rport;
+      key.rport = orig_key->lport;
+    }
+  g_hash_table_remove (self->flows, &key);
+}
+
+static gboolean
+conntrack_ready_cb (int fd, GIOCondition condition, gpointer user_data)
+{
+  PcEngine *self = user_data;
+
+  pc_conntrack_dispatch_events (self->conntrack, flow_ended_cb, self);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Applies a changed verdict to a live flow: newly allowed flows pass from their next packet;
+ * newly blocked ones are cut at once (mark, socket, conntrack entry). */
+static void
+apply_change (PcEngine *self, PcFlow *flow)
+{
+  g_autoptr (GError) error = NULL;
+  guint32 mark = verdict_mark (self, &flow->decision);
+
+  if (!pc_conntrack_set_mark (self->conntrack, &flow->key, mark, &error))
+    g_debug ("%s", error->message);
+  g_clear_error (&error);
+  if (flow->decision.verdict == PC_VERDICT_BLOCK)
+    {
+      if (flow->key.direction == PC_DIR_OUTBOUND || flow->key.proto == IPPROTO_TCP)
+        if (!pc_socket_destroy (&flow->key, &error))
+          g_debug ("%s", error->message);
+      g_clear_error (&error);
+      if (!pc_conntrack_delete (self->conntrack, &flow->key, &error))
+        g_debug ("%s", error->message);
+      self->counters.cut++;
+    }
+}
+
+static gboolean
+apply_settings_cb (gpointer user_data)
+{
+  PcEngine *self = ((gpointer *) user_data)[0];
+  PcSettings *settings = ((gpointer *) user_data)[1];
+  GHashTableIter iter;
+  PcFlow *flow;
+  g_autoptr (GPtrArray) changed = g_ptr_array_new ();
+
+  g_clear_pointer (&self->settings, pc_settings_unref);
+  self->settings = pc_settings_ref (settings);
+
+  g_hash_table_iter_init (&iter, self->flows);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &flow))
+    {
+      PcVerdict before = flow->decision.verdict;
+      decide (self, flow);
+      if (flow->decision.verdict != before)
+        g_ptr_array_add (changed, flow);
+    }
+  /* Changes are applied after the walk: cutting a flow may deliver its DESTROY event, which
+   * removes it from the table. */
+  for (guint i = 0; i < changed->len; i++)
+    {
+      flow = changed->pdata[i];
+      log_flow (self, flow, flow->decision.verdict == PC_VERDICT_BLOCK ? "cut" : "reallow");
+      apply_change (self, flow);
+    }
+  publish_stats (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+free_settings_data (gpointer data)
+{
+  pc_settings_unref (((gpointer *) data)[1]);
+  g_free (data);
+}
+
+void
+pc_engine_set_settings (PcEngine *self, PcSettings *settings)
+{
+  gpointer *data = g_new (gpointer, 2);
+
+  data[0] = self;
+  data[1] = pc_settings_ref (settings);
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, apply_settings_cb, data,
+                              free_settings_data);
+}
+
+static gpointer
+engine_thread (gpointer user_data)
+{
+  PcEngine *self = user_data;
+  GSource *source;
+
+  g_main_context_push_thread_default (self->context);
+  source = g_unix_fd_source_new (pc_nfqueue_get_fd (self->queue), G_IO_IN);
+  g_source_set_callback (source, G_SOURCE_FUNC (queue_ready_cb), self, NULL);
+  g_source_set_priority (source, G_PRIORITY_HIGH);
+  g_source_attach (source, self->context);
+  g_source_unref (source);
+
+  source = g_unix_fd_source_new (pc_conntrack_get_event_fd (self->conntrack), G_IO_IN);
+  g_source_set_callback (source, G_SOURCE_FUNC (conntrack_ready_cb), self, NULL);
+  g_source_attach (source, self->context);
+  g_source_unref (source);
+
+  g_main_loop_run (self->loop);
+  g_main_context_pop_thread_default (self->context);
+  return NULL;
+}
+
+gboolean
+pc_engine_start (PcEngine *self, GError **error)
+{
+  self->thread = g_thread_try_new ("pc-packets", engine_thread, self, error);
+  return self->thread != NULL;
+}
+
+void
+pc_engine_get_stats (PcEngine *self, PcEngineStats *stats)
+{
+  g_mutex_lock (&self->stats_lock);
+  *stats = self->stats;
+  g_mutex_unlock (&self->stats_lock);
+}
+
+void
+pc_engine_free (PcEngine *self)
+{
+  if (self == NULL)
+    return;
+  if (self->thread != NULL)
+    {
+      g_main_loop_quit (self->loop);
+      g_main_context_wakeup (self->context);
+      g_thread_join (self->thread);
+    }
+  g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_pointer (&self->queue, pc_nfqueue_free);
+  g_clear_pointer (&self->conntrack, pc_conntrack_free);
+  g_clear_pointer (&self->attrib, pc_attrib_free);
+  g_clear_pointer (&self->flows, g_hash_table_unref);
+  g_clear_pointer (&self->settings, pc_settings_unref);
+  g_mutex_clear (&self->stats_lock);
+  g_free (self);
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The packet path: a dedicated thread that receives the first packet of every new flow from
+ * nfqueue, attributes it to a process, decides, and verdicts it. Nothing here waits on disk,
+ * D-Bus or a person; settings arrive as immutable snapshots. */
+#pragma once
+
+#include <glib.h>
+
+#include "pc-attrib.h"
+#include "pc-settings.h"
+
+G_BEGIN_DECLS
+
+typedef struct _PcEngine PcEngine;
+
+typedef struct
+{
+  guint16 queue_num;
+  const char *cgroup_path; /* NULL: no BPF, /proc attribution */
+  gboolean verbose;        /* log every decision */
+} PcEngineConfig;
+
+typedef struct
+{
+  guint64 packets;   /* packets received from the queue */
+  guint64 flows;     /* flows decided */
+  guint64 allowed;
+  guint64 blocked;
+  guint64 cut;       /* live flows cut after a settings change */
+  guint live_flows;  /* flows in the table now */
+} PcEngineStats;
+
+/* Opens the queue (before any rule sends packets to it) and attribution. */
+PcEngine *pc_engine_new (const PcEngineConfig *config, PcSettings *settings, GError **error);
+gboolean pc_engine_start (PcEngine *self, GError **error);
+/* Replaces the settings; live flows are re-decided in the packet thread right after. */
+void pc_engine_set_settings (PcEngine *self, PcSettings *settings);
+void pc_engine_get_stats (PcEngine *self, PcEngineStats *stats);
+PcAttrib *pc_engine_get_attrib (PcEngine *self);
+void pc_engine_free (PcEngine *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PcEngine, pc_engine_free)
+
+G_END_DECLS

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "portcullis-intercept"
+
+#include "pc-ruleset.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+#include "pc-error.h"
+#include "pc-marks.h"
+
+/* Our chains: PORTCULLIS-OUT (from OUTPUT), PORTCULLIS-IN (from INPUT), PORTCULLIS-REJECT. */
+static const char *const our_jumps[][2] = {
+  { "OUTPUT", "PORTCULLIS-OUT" },
+  { "INPUT", "PORTCULLIS-IN" },
+};
+
+/* Appends to script the commands that delete our jumps and chains as they exist in save (the
+ * output of iptables-save -t filter), so stale rules of a crashed run go away in the same
+ * transaction that installs new ones. */
+static void
+append_removal (GString *script, const char *save)
+{
+  g_auto (GStrv) lines = g_strsplit (save != NULL ? save : "", "\n", -1);
+  g_autoptr (GPtrArray) chains = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *line = lines[i];
+      if (g_str_has_prefix (line, ":PORTCULLIS-"))
+        {
+          const char *end = strchr (line, ' ');
+          g_ptr_array_add (chains, g_strndup (line + 1, end ? (gsize) (end - line - 1)
+                                                            : strlen (line + 1)));
+        }
+      else if (g_str_has_prefix (line, "-A ") && strstr (line, " -j PORTCULLIS-") != NULL
+               && !g_str_has_prefix (line, "-A PORTCULLIS-"))
+        {
+          /* "-A OUTPUT -j PORTCULLIS-OUT" -> "-D OUTPUT -j PORTCULLIS-OUT" */
+          g_string_append_printf (script, "-D %s\n", line + 3);
+        }
+    }
+  for (guint i = 0; i < chains->len; i++)
+    g_string_append_printf (script, "-F %s\n", (char *) chains->pdata[i]);
+  for (guint i = 0; i < chains->len; i++)
+    g_string_append_printf (script, "-X %s\n", (char *) chains->pdata[i]);
+}
+
+char *
+pc_ruleset_build_removal (const char *current_save)
+{
+  GString *script = g_string_new ("*filter\n");
+
+  append_removal (script, current_save);
+  g_string_append (script, "COMMIT\n");
+  return g_string_free (script, FALSE);
+}
+
+char *
+pc_ruleset_build (const PcRulesetConfig *config, gboolean ipv6, const char *current_save)
+{
+  GString *s = g_string_new ("*filter\n");
+  g_autofree char *queue = g_strdup_printf ("-j NFQUEUE --queue-num %u%s", config->queue_num,
+                                            config->fail_open ? " --queue-bypass" : "");
+
+  append_removal (s, current_save);
+  g_string_append (s, ":PORTCULLIS-OUT - [0:0]\n:PORTCULLIS-IN - [0:0]\n"
+                      ":PORTCULLIS-REJECT - [0:0]\n");
+
+  /* Decided flows never leave the kernel: the conntrack mark carries the verdict. An allowed
+   * flow RETURNs so the rest of the host's firewall still applies to it. */
+  for (guint i = 0; i < G_N_ELEMENTS (our_jumps); i++)
+    {
+      const char *chain = our_jumps[i][1];
+      g_string_append_printf (s, "-A %s -m connmark --mark 0x%x/0x%x -j RETURN\n", chain,
+                              PC_MARK_ALLOW, PC_MARK_MASK);
+      g_string_append_printf (s, "-A %s -m connmark --mark 0x%x/0x%x -j DROP\n", chain,
+                              PC_MARK_DROP, PC_MARK_MASK);
+      g_string_append_printf (s, "-A %s -m connmark --mark 0x%x/0x%x -j PORTCULLIS-REJECT\n",
+                              chain, PC_MARK_REJECT, PC_MARK_MASK);
+      g_string_append_printf (s, "-A %s -m mark --mark 0x%x/0x%x -j RETURN\n", chain,
+                              PC_MARK_OWN, PC_MARK_MASK);
+      /* No conntrack entry (neighbour discovery, invalid packets): nothing to attribute. */
+      g_string_append_printf (s, "-A %s -m conntrack --ctstate INVALID,UNTRACKED -j RETURN\n",
+                              chain);
+      g_string_append_printf (s, "-A %s %s\n", chain, queue);
+    }
+  g_string_append (s, "-A PORTCULLIS-REJECT -p tcp -j REJECT --reject-with tcp-reset\n");
+  g_string_append_printf (s, "-A PORTCULLIS-REJECT -j REJECT --reject-with %s\n",
+                          ipv6 ? "icmp6-port-unreachable" : "icmp-port-unreachable");
+  for (guint i = 0; i < G_N_ELEMENTS (our_jumps); i++)
+    g_string_append_printf (s, "-I %s 1 -j %s\n", our_jumps[i][0], our_jumps[i][1]);
+  g_string_append (s, "COMMIT\n");
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+run_tool (const char *const *argv, const char *input, char **output, GError **error)
+{
+  g_autoptr (GSubprocess) proc = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                      | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                            error);
+  if (proc == NULL)
+    return FALSE;
+  if (!g_subprocess_communicate_utf8 (proc, input, NULL, &out, &err, error))
+    return FALSE;
+  if (!g_subprocess_get_successful (proc))
+    {
+      g_set_error (error, PC_ERROR, PC_ERROR_FAILED, "%s failed: %s", argv[0],
+                   err != NULL && *err ? g_strstrip (err) : "no message");
+      return FALSE;
+    }
+  if (output != NULL)
+    *output = g_steal_pointer (&out);
+  return TRUE;
+}
+
+static gboolean
+install_family (const PcRulesetConfig *config, gboolean ipv6, GError **error)
+{
+  const char *save_argv[] = { ipv6 ? "ip6tables-save" : "iptables-save", "-t", "filter", NULL };
+  const char *restore_argv[] = { ipv6 ? "ip6tables-restore" : "iptables-restore", "-w", "5",
+                                 "--noflush", NULL };
+  g_autofree char *save = NULL;
+  g_autofree char *script = NULL;
+
+  if (!run_tool (save_argv, NULL, &save, error))
+    return FALSE;
+  script = pc_ruleset_build (config, ipv6, save);
+  g_debug ("installing %s rules:\n%s", ipv6 ? "IPv6" : "IPv4", script);
+  return run_tool (restore_argv, script, NULL, error);
+}
+
+static gboolean
+remove_family (gboolean ipv6, GError **error)
+{
+  const char *save_argv[] = { ipv6 ? "ip6tables-save" : "iptables-save", "-t", "filter", NULL };
+  const char *restore_argv[] = { ipv6 ? "ip6tables-restore" : "iptables-restore", "-w", "5",
+                                 "--noflush", NULL };
+  g_autofree char *save = NULL;
+  g_autofree char *script = NULL;
+
+  if (!run_tool (save_argv, NULL, &save, error))
+    return FALSE;
+  if (strstr (save, "PORTCULLIS-") == NULL)
+    return TRUE;
+  script = pc_ruleset_build_removal (save);
+  return run_tool (restore_argv, script, NULL, error);
+}
+
+gboolean
+pc_ruleset_install (const PcRulesetConfig *config, PcRulesetState *state, GError **error)
+{
+  g_autoptr (GError) v6_error = NULL;
+
+  memset (state, 0, sizeof *state);
+  if (!install_family (config, FALSE, error))
+    {
+      g_prefix_error (error, "cannot install IPv4 rules: ");
+      return FALSE;
+    }
+  state->ipv4 = TRUE;
+  if (install_family (config, TRUE, &v6_error))
+    state->ipv6 = TRUE;
+  else
+    state->ipv6_error = g_strdup_printf ("IPv6 interception is off: %s", v6_error->message);
+  return TRUE;
+}
+
+gboolean
+pc_ruleset_remove (GError **error)
+{
+  g_autoptr (GError) v4_error = NULL;
+  g_autoptr (GError) v6_error = NULL;
+  gboolean ok4 = remove_family (FALSE, &v4_error);
+  gboolean ok6 = remove_family (TRUE, &v6_error);
+
+  if (!ok4)
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&v4_error), "cannot remove IPv4 rules: ");
+      return FALSE;
+    }
+  if (!ok6 && !g_error_matches (v6_error, G_SPAWN_ERROR, G_SPAWN_ERROR_NOENT))
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&v6_error), "cannot remove IPv6 rules: ");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+pc_ruleset_state_clear (PcRulesetState *state)
+{
+  g_clear_pointer (&state->ipv6_error, g_free);
+}

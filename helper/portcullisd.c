@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* portcullisd: the root helper. Intercepts new flows, attributes and decides them. */
+#define G_LOG_DOMAIN "portcullisd"
+
+#include "config.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pc-engine.h"
+#include "pc-ruleset.h"
+#include "pc-settings.h"
+
+typedef struct
+{
+  GMainLoop *loop;
+  char *settings_path;
+  PcSettings *settings;
+  PcEngine *engine;
+  PcRulesetConfig ruleset;
+  int exit_status;
+} PcDaemon;
+
+static gboolean
+quit_cb (gpointer user_data)
+{
+  PcDaemon *daemon = user_data;
+
+  g_message ("stopping");
+  g_main_loop_quit (daemon->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+reload_cb (gpointer user_data)
+{
+  PcDaemon *daemon = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PcSettings) settings = pc_settings_load (daemon->settings_path, &error);
+
+  if (settings == NULL)
+    {
+      g_warning ("keeping the last good settings: %s", error->message);
+      return G_SOURCE_CONTINUE;
+    }
+  if (settings->fail_mode != daemon->settings->fail_mode)
+    {
+      PcRulesetState state;
+      daemon->ruleset.fail_open = settings->fail_mode == PC_FAIL_OPEN;
+      if (!pc_ruleset_install (&daemon->ruleset, &state, &error))
+        g_warning ("cannot switch to fail-mode %s: %s", pc_fail_mode_to_string (settings->fail_mode),
+                   error->message);
+      pc_ruleset_state_clear (&state);
+    }
+  g_clear_pointer (&daemon->settings, pc_settings_unref);
+  daemon->settings = pc_settings_ref (settings);
+  pc_engine_set_settings (daemon->engine, settings);
+  g_message ("settings reloaded from %s", daemon->settings_path);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Where a desktop mounts cgroup v2: /sys/fs/cgroup (unified) or /sys/fs/cgroup/unified (hybrid). */
+static char *
+find_cgroup2_root (void)
+{
+  g_autofree char *mounts = NULL;
+  g_auto (GStrv) lines = NULL;
+
+  if (!g_file_get_contents ("/proc/self/mounts", &mounts, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (mounts, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto (GStrv) fields = g_strsplit (lines[i], " ", 4);
+      if (g_strv_length (fields) >= 3 && g_str_equal (fields[2], "cgroup2"))
+        return g_strdup (fields[1]);
+    }
+  return NULL;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *state_dir = NULL;
+  g_autofree char *config_dir = NULL;
+  g_autofree char *cgroup = NULL;
+  gint queue_num = 0;
+  gboolean no_bpf = FALSE;
+  gboolean verbose = FALSE;
+  gboolean version = FALSE;
+  GOptionEntry entries[] = {
+    { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir, "State directory", "DIR" },
+    { "config-dir", 0, 0, G_OPTION_ARG_FILENAME, &config_dir, "Admin configuration directory",
+      "DIR" },
+    { "cgroup", 0, 0, G_OPTION_ARG_FILENAME, &cgroup,
+      "cgroup v2 directory to attach BPF attribution to (default: the cgroup v2 root)", "PATH" },
+    { "queue-num", 0, 0, G_OPTION_ARG_INT, &queue_num, "nfqueue number (default 0)", "N" },
+    { "no-bpf", 0, 0, G_OPTION_ARG_NONE, &no_bpf, "Attribute with /proc only", NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log every decision", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("- Portcullis firewall helper");
+  g_autoptr (GError) error = NULL;
+  PcDaemon daemon = { 0 };
+  PcEngineConfig engine_config = { 0 };
+  PcRulesetState state = { 0 };
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("portcullisd: %s\n", error->message);
+      return 2;
+    }
+  if (version)
+    {
+      g_print ("portcullisd %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+  if (queue_num < 0 || queue_num > 65535)
+    {
+      g_printerr ("portcullisd: --queue-num %d: must be 0-65535\n", queue_num);
+      return 2;
+    }
+  if (state_dir == NULL)
+    state_dir = g_strdup (PC_LOCALSTATEDIR);
+  if (config_dir == NULL)
+    config_dir = g_strdup (PC_SYSCONFDIR);
+  if (cgroup == NULL && !no_bpf)
+    cgroup = find_cgroup2_root ();
+
+  if (g_mkdir_with_parents (state_dir, 0700) < 0)
+    {
+      g_printerr ("portcullisd: cannot create state directory %s: %s\n", state_dir,
+                  g_strerror (errno));
+      return 1;
+    }
+
+  daemon.settings_path = g_build_filename (config_dir, "settings.conf", NULL);
+  daemon.settings = pc_settings_load (daemon.settings_path, &error);
+  if (daemon.settings == NULL)
+    {
+      g_printerr ("portcullisd: %s\n", error->message);
+      return 1;
+    }
+
+  engine_config.queue_num = (guint16) queue_num;
+  engine_config.cgroup_path = no_bpf ? NULL : cgroup;
+  engine_config.verbose = verbose;
+  /* The queue is bound before any rule sends packets to it, so fail-closed never drops
+   * traffic during start-up. */
+  daemon.engine = pc_engine_new (&engine_config, daemon.settings, &error);
+  if (daemon.engine == NULL || !pc_engine_start (daemon.engine, &error))
+    {
+      g_printerr ("portcullisd: %s\n", error->message);
+      g_clear_pointer (&daemon.engine, pc_engine_free);
+      return 1;
+    }
+  if (pc_attrib_get_degraded_reason (pc_engine_get_attrib (daemon.engine)) != NULL)
+    g_warning ("%s", pc_attrib_get_degraded_reason (pc_engine_get_attrib (daemon.engine)));
+
+  daemon.ruleset.queue_num = (guint16) queue_num;
+  daemon.ruleset.fail_open = daemon.settings->fail_mode == PC_FAIL_OPEN;
+  if (!pc_ruleset_install (&daemon.ruleset, &state, &error))
+    {
+      g_printerr ("portcullisd: %s\n", error->message);
+      g_clear_pointer (&daemon.engine, pc_engine_free);
+      return 1;
+    }
+  if (state.ipv6_error != NULL)
+    g_warning ("%s", state.ipv6_error);
+
+  daemon.loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGTERM, quit_cb, &daemon);
+  g_unix_signal_add (SIGINT, quit_cb, &daemon);
+  g_unix_signal_add (SIGHUP, reload_cb, &daemon);
+
+  g_message ("intercepting on queue %d (IPv4%s, attribution: %s, fail-mode %s)", queue_num,
+             state.ipv6 ? ", IPv6" : "",
+             pc_attrib_get_mode (pc_engine_get_attrib (daemon.engine)) == PC_ATTRIB_MODE_BPF
+                 ? "bpf"
+                 : "proc",
+             pc_fail_mode_to_string (daemon.settings->fail_mode));
+  fprintf (stderr, "portcullisd: ready\n");
+  fflush (stderr);
+
+  g_main_loop_run (daemon.loop);
+
+  if (!pc_ruleset_remove (&error))
+    {
+      g_warning ("%s", error->message);
+      daemon.exit_status = 1;
+    }
+  {
+    PcEngineStats stats;
+    pc_engine_get_stats (daemon.engine, &stats);
+    g_message ("%" G_GUINT64_FORMAT " flows decided (%" G_GUINT64_FORMAT " allowed, %"
+               G_GUINT64_FORMAT " blocked, %" G_GUINT64_FORMAT " cut) from %" G_GUINT64_FORMAT
+               " queued packets",
+               stats.flows, stats.allowed, stats.blocked, stats.cut, stats.packets);
+  }
+  g_clear_pointer (&daemon.engine, pc_engine_free);
+  g_clear_pointer (&daemon.settings, pc_settings_unref);
+  g_clear_pointer (&daemon.loop, g_main_loop_unref);
+  g_free (daemon.settings_path);
+  pc_ruleset_state_clear (&state);
+  return daemon.exit_status;
+}
