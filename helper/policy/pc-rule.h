@@ -65,6 +65,7 @@ void pc_rule_list_match (const PcRuleList *self, const PcMatchInput *input, PcMa
 PcAction pc_rule_get_action (const PcRule *rule);
 guint pc_rule_get_line (const PcRule *rule);        /* 1-based line in the parsed text */
 const char *pc_rule_get_text (const PcRule *rule);  /* the rule as written, trimmed */
+guint pc_rule_get_index (const PcRule *rule);       /* 0-based position in its list */
 
 /* Validates one rule line (for D-Bus "add rule"); same error format without the line prefix. */
 gboolean pc_rule_validate (const char *line, GError **error);

@@ -16,5 +16,7 @@ typedef enum
 
 PcScope pc_scope_classify (const PcAddr *addr);
 const char *pc_scope_to_string (PcScope scope);
+/* Parses "localhost", "lan", "internet" or "invalid" (any case); FALSE for anything else. */
+gboolean pc_scope_from_string (const char *text, PcScope *out);
 
 G_END_DECLS
