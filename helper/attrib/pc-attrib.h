@@ -21,12 +21,12 @@ typedef enum
 
 typedef struct
 {
-  guint64 cookie;   /* socket cookie, 0 if unknown */
-  guint64 inode;    /* socket inode, 0 if unknown */
-  pid_t pid;        /* thread-group id (process) of the owner; 0 if no owner was found */
-  pid_t tid;        /* thread that created/used the socket, 0 if unknown */
-  uid_t uid;        /* socket uid (from sock_diag or BPF); (uid_t)-1 if unknown */
-  char comm[16];    /* comm at the time of the hook, "" if unknown */
+  guint64 cookie;        /* socket cookie, 0 if unknown */
+  guint64 inode;         /* socket inode, 0 if unknown */
+  pid_t pid;             /* thread-group id (process) of the owner; 0 if no owner was found */
+  pid_t tid;             /* thread that created/used the socket, 0 if unknown */
+  uid_t uid;             /* socket uid (from sock_diag or BPF); (uid_t)-1 if unknown */
+  char comm[16];         /* comm at the time of the hook, "" if unknown */
   gboolean found_socket; /* a local socket for the flow exists (or existed, via BPF records) */
 } PcSocketOwner;
 

@@ -24,9 +24,9 @@ typedef struct
   uid_t uid;
   guint64 start_time; /* field 22 of /proc/PID/stat, to tell reused pids apart */
   char *comm;
-  char *exe;          /* readlink /proc/PID/exe ("(deleted)" suffix stripped); NULL if unreadable */
-  char **argv;        /* from /proc/PID/cmdline */
-  char *cmdline;      /* argv joined with spaces, for display and matching */
+  char *exe;     /* readlink /proc/PID/exe ("(deleted)" suffix stripped); NULL if unreadable */
+  char **argv;   /* from /proc/PID/cmdline */
+  char *cmdline; /* argv joined with spaces, for display and matching */
   PcAppKind kind;
   char *app_id;       /* identity per kind (see PcAppKind); never NULL */
   char *interpreter;  /* for PC_APP_KIND_SCRIPT, else NULL */

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "portcullis-attrib"
+
+#include "pc-attrib.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "pc-attrib-bpf.h"
+#include "pc-proc-fallback.h"
+#include "pc-sockdiag.h"
+
+/* Process cache: bounded, because every entry may hold a pidfd. Dead processes stay a while so
+ * that flows of a process that just exited are still shown with its name. */
+#define PC_PROCESS_CACHE_MAX 512
+#define PC_PROCESS_DEAD_TTL_USEC (60 * G_USEC_PER_SEC)
+#define PC_PROCESS_SWEEP_USEC (5 * G_USEC_PER_SEC)
+
+typedef struct
+{
+  PcProcess *proc;
+  int pidfd;         /* -1 if pidfd_open failed; then validate by start time */
+  gint64 last_used;  /* monotonic usec */
+  gint64 dead_since; /* monotonic usec, 0 while alive */
+} PcProcessEntry;
+
+struct _PcAttrib
+{
+  PcAttribMode mode;
+  char *degraded_reason;
+  PcSockDiag *diag;
+  PcAttribBpf *bpf;
+  PcProcFallback *proc;
+  guint64 netns_cookie;
+  GHashTable *processes; /* pid -> PcProcessEntry */
+  gint64 last_sweep;
+};
+
+static void
+pc_process_entry_free (gpointer data)
+{
+  PcProcessEntry *e = data;
+
+  if (e->pidfd >= 0)
+    close (e->pidfd);
+  pc_process_unref (e->proc);
+  g_free (e);
+}
+
+PcAttrib *
+pc_attrib_new (const char *cgroup_path, GError **error)
+{
+  g_autoptr (PcAttrib) self = g_new0 (PcAttrib, 1);
+  g_autoptr (GError) local_error = NULL;
+
+  self->diag = pc_sock_diag_new (error);
+  if (self->diag == NULL)
+    return NULL;
+  self->netns_cookie = pc_sock_diag_get_netns_cookie (self->diag);
+  self->proc = pc_proc_fallback_new ();
+  self->processes = g_hash_table_new_full (NULL, NULL, NULL, pc_process_entry_free);
+  self->mode = PC_ATTRIB_MODE_PROC;
+
+  if (cgroup_path == NULL)
+    {
+      self->degraded_reason = g_strdup ("BPF attribution is disabled; sockets are matched to "
+                                        "processes by scanning /proc, which misses short-lived "
+                                        "processes");
+      return g_steal_pointer (&self);
+    }
+
+  self->bpf = pc_attrib_bpf_new (cgroup_path, &local_error);
+  if (self->bpf == NULL)
+    {
+      g_warning ("falling back to /proc attribution: %s", local_error->message);
+      self->degraded_reason = g_strdup_printf ("BPF attribution is unavailable (%s); sockets are "
+                                               "matched to processes by scanning /proc, which "
+                                               "misses short-lived processes",
+                                               local_error->message);
+      return g_steal_pointer (&self);
+    }
+  self->mode = PC_ATTRIB_MODE_BPF;
+  if (self->netns_cookie == 0)
+    self->degraded_reason = g_strdup ("the kernel does not report network namespace cookies; "
+                                      "UDP datagrams of processes that exited before the packet "
+                                      "was judged cannot be attributed");
+  return g_steal_pointer (&self);
+}
+
+void
+pc_attrib_free (PcAttrib *self)
+{
+  if (self == NULL)
+    return;
+  g_clear_pointer (&self->bpf, pc_attrib_bpf_free);
+  g_clear_pointer (&self->diag, pc_sock_diag_free);
+  g_clear_pointer (&self->proc, pc_proc_fallback_free);
+  g_clear_pointer (&self->processes, g_hash_table_unref);
+  g_free (self->degraded_reason);
+  g_free (self);
+}
+
+PcAttribMode
+pc_attrib_get_mode (PcAttrib *self)
+{
+  return self->mode;
+}
+
+const char *
+pc_attrib_get_degraded_reason (PcAttrib *self)
+{
+  return self->degraded_reason;
+}
+
+static void
+pc_owner_from_bpf (PcSocketOwner *out, const struct pc_bpf_owner *o)
+{
+  out->pid = (pid_t)o->pid;
+  out->tid = (pid_t)o->tid;
+  memcpy (out->comm, o->comm, sizeof out->comm);
+  out->comm[sizeof out->comm - 1] = '\0';
+}
+
+static gboolean
+pc_attrib_find_ping_owner (PcAttrib *self, const PcFlowKey *key, PcSocketOwner *out)
+{
+  guint64 inode = 0;
+  uid_t uid = (uid_t)-1;
+
+  /* Only our own echo requests have a socket: the kernel answers others' pings itself. */
+  if (key->direction != PC_DIR_OUTBOUND || (key->proto == IPPROTO_ICMP && key->rport != 8)
+      || (key->proto == IPPROTO_ICMPV6 && key->rport != 128))
+    return FALSE;
+  if (!pc_proc_fallback_find_ping (self->proc, key, &inode, &uid))
+    return FALSE;
+  out->found_socket = TRUE;
+  out->inode = inode;
+  out->uid = uid;
+  out->pid = pc_proc_fallback_find_pid (self->proc, inode);
+  return out->pid != 0;
+}
+
+gboolean
+pc_attrib_find_owner (PcAttrib *self, const PcFlowKey *key, PcSocketOwner *out)
+{
+  PcSockDiagResult diag;
+  struct pc_bpf_owner o;
+
+  memset (out, 0, sizeof *out);
+  out->uid = (uid_t)-1;
+
+  if (key->proto == IPPROTO_ICMP || key->proto == IPPROTO_ICMPV6)
+    return pc_attrib_find_ping_owner (self, key, out);
+
+  if (pc_sock_diag_lookup (self->diag, key, &diag))
+    {
+      out->found_socket = TRUE;
+      out->cookie = diag.cookie;
+      out->inode = diag.inode;
+      out->uid = diag.uid;
+      if (self->bpf != NULL && pc_attrib_bpf_lookup_cookie (self->bpf, diag.cookie, &o))
+        {
+          pc_owner_from_bpf (out, &o);
+          return TRUE;
+        }
+      /* No BPF record: BPF is off, or the socket was made before the programs were attached or
+       * outside the cgroup. */
+      out->pid = pc_proc_fallback_find_pid (self->proc, diag.inode);
+      if (out->pid != 0)
+        return TRUE;
+    }
+
+  /* The socket is gone (one datagram, then close or exit): the sendmsg hook kept the flow. */
+  if (self->bpf != NULL && self->netns_cookie != 0
+      && (key->proto == IPPROTO_UDP || key->proto == IPPROTO_UDPLITE)
+      && pc_attrib_bpf_lookup_udp_flow (self->bpf, self->netns_cookie, key, &o))
+    {
+      out->found_socket = TRUE;
+      out->uid = (uid_t)o.uid;
+      pc_owner_from_bpf (out, &o);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static int
+pc_pidfd_open (pid_t pid)
+{
+#ifdef SYS_pidfd_open
+  return (int)syscall (SYS_pidfd_open, pid, 0);
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+/* A pidfd becomes readable when its process exits; while it is not, the pid still names the
+ * process we cached (a pid is reused only after the process is reaped). */
+static gboolean
+pc_process_entry_alive (PcProcessEntry *e)
+{
+  if (e->pidfd >= 0)
+    {
+      struct pollfd p = { .fd = e->pidfd, .events = POLLIN };
+      return poll (&p, 1, 0) == 0;
+    }
+  else
+    {
+      /* No pidfd (old kernel or out of fds): compare the start time, which costs a read. */
+      g_autoptr (PcProcess) now = pc_process_read (e->proc->pid, NULL);
+      return now != NULL && now->start_time == e->proc->start_time;
+    }
+}
+
+static void
+pc_attrib_sweep_processes (PcAttrib *self, gint64 now)
+{
+  GHashTableIter iter;
+  PcProcessEntry *e;
+  PcProcessEntry *oldest = NULL;
+  gpointer key;
+
+  self->last_sweep = now;
+  g_hash_table_iter_init (&iter, self->processes);
+  while (g_hash_table_iter_next (&iter, &key, (gpointer *)&e))
+    {
+      if (e->dead_since == 0 && !pc_process_entry_alive (e))
+        e->dead_since = now;
+      if (e->dead_since != 0 && now - e->dead_since > PC_PROCESS_DEAD_TTL_USEC)
+        g_hash_table_iter_remove (&iter);
+    }
+
+  /* Still full of live processes: drop the least recently used one. */
+  if (g_hash_table_size (self->processes) < PC_PROCESS_CACHE_MAX)
+    return;
+  g_hash_table_iter_init (&iter, self->processes);
+  while (g_hash_table_iter_next (&iter, &key, (gpointer *)&e))
+    {
+      if (oldest == NULL || e->last_used < oldest->last_used)
+        oldest = e;
+    }
+  if (oldest != NULL)
+    g_hash_table_remove (self->processes, GINT_TO_POINTER (oldest->proc->pid));
+}
+
+static PcProcess *
+pc_attrib_cache_process (PcAttrib *self, pid_t pid, gint64 now)
+{
+  g_autoptr (PcProcess) proc = NULL;
+  PcProcessEntry *e;
+  int pidfd;
+
+  /* pidfd first, then read: if the pidfd still shows the process alive after the read, what
+   * we read belongs to the process the pidfd refers to. */
+  pidfd = pc_pidfd_open (pid);
+  proc = pc_process_read (pid, NULL);
+  if (proc == NULL)
+    {
+      if (pidfd >= 0)
+        close (pidfd);
+      return NULL;
+    }
+
+  if (g_hash_table_size (self->processes) >= PC_PROCESS_CACHE_MAX
+      || now - self->last_sweep > PC_PROCESS_SWEEP_USEC)
+    pc_attrib_sweep_processes (self, now);
+
+  e = g_new0 (PcProcessEntry, 1);
+  e->proc = pc_process_ref (proc);
+  e->pidfd = pidfd;
+  e->last_used = now;
+  if (pidfd >= 0 && !pc_process_entry_alive (e))
+    e->dead_since = now;
+  g_hash_table_replace (self->processes, GINT_TO_POINTER (pid), e);
+  return g_steal_pointer (&proc);
+}
+
+PcProcess *
+pc_attrib_get_process (PcAttrib *self, pid_t pid)
+{
+  PcProcessEntry *e;
+  gint64 now;
+
+  if (pid <= 0)
+    return NULL;
+  now = g_get_monotonic_time ();
+  e = g_hash_table_lookup (self->processes, GINT_TO_POINTER (pid));
+  if (e != NULL && e->dead_since == 0)
+    {
+      if (pc_process_entry_alive (e))
+        {
+          e->last_used = now;
+          return pc_process_ref (e->proc);
+        }
+      e->dead_since = now;
+    }
+
+  if (e != NULL)
+    {
+      /* The cached process exited. If the pid now names a different process, that one is
+       * current; if nobody has it, the cached record is the best answer we have. */
+      g_autoptr (PcProcess) fresh = pc_process_read (pid, NULL);
+      if (fresh == NULL || fresh->start_time == e->proc->start_time)
+        {
+          e->last_used = now;
+          return pc_process_ref (e->proc);
+        }
+    }
+  return pc_attrib_cache_process (self, pid, now);
+}

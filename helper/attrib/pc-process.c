@@ -1,0 +1,578 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "portcullis-attrib"
+
+#include "pc-process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* environ and cmdline are controlled by the process and may be huge; we only need the start. */
+#define PC_PROC_READ_MAX (64 * 1024)
+
+static void
+pc_process_free (PcProcess *self)
+{
+  g_free (self->comm);
+  g_free (self->exe);
+  g_strfreev (self->argv);
+  g_free (self->cmdline);
+  g_free (self->app_id);
+  g_free (self->interpreter);
+  g_free (self->cgroup);
+  g_free (self->systemd_unit);
+  g_free (self);
+}
+
+PcProcess *
+pc_process_ref (PcProcess *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  g_atomic_int_inc (&self->ref_count);
+  return self;
+}
+
+void
+pc_process_unref (PcProcess *self)
+{
+  g_return_if_fail (self != NULL);
+  if (g_atomic_int_dec_and_test (&self->ref_count))
+    pc_process_free (self);
+}
+
+const char *
+pc_app_kind_to_string (PcAppKind kind)
+{
+  switch (kind)
+    {
+      case PC_APP_KIND_NATIVE:
+        return "native";
+      case PC_APP_KIND_FLATPAK:
+        return "flatpak";
+      case PC_APP_KIND_SNAP:
+        return "snap";
+      case PC_APP_KIND_APPIMAGE:
+        return "appimage";
+      case PC_APP_KIND_SCRIPT:
+        return "script";
+      default:
+        return "unknown";
+    }
+}
+
+/* Reads at most max bytes of a /proc file relative to the process directory. Returns NULL with
+ * errno set on failure; the result is always NUL-terminated (len excludes the NUL). */
+static char *
+pc_read_at (int dirfd, const char *name, gsize max, gsize *len_out)
+{
+  g_autofree char *buf = NULL;
+  gsize len = 0;
+  int fd;
+
+  fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return NULL;
+  buf = g_malloc (max + 1);
+  while (len < max)
+    {
+      ssize_t n = read (fd, buf + len, max - len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+          close (fd);
+          errno = saved;
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      len += n;
+    }
+  close (fd);
+  buf[len] = '\0';
+  if (len_out != NULL)
+    *len_out = len;
+  return g_steal_pointer (&buf);
+}
+
+static char *
+pc_readlink_at (int dirfd, const char *name)
+{
+  char buf[PATH_MAX];
+  ssize_t n = readlinkat (dirfd, name, buf, sizeof buf - 1);
+
+  if (n < 0)
+    return NULL;
+  buf[n] = '\0';
+  return g_strdup (buf);
+}
+
+/* Value of NAME in a NUL-separated environment block, or NULL. */
+static const char *
+pc_environ_get (const char *env, gsize len, const char *name)
+{
+  gsize name_len = strlen (name);
+  const char *p = env;
+  const char *end = env + len;
+
+  while (p < end)
+    {
+      gsize entry_len = strnlen (p, end - p);
+      if (entry_len > name_len && p[name_len] == '=' && memcmp (p, name, name_len) == 0)
+        return p + name_len + 1;
+      p += entry_len + 1;
+    }
+  return NULL;
+}
+
+/* Innermost .service or .scope component of a cgroup path: for
+ * /user.slice/user-1000.slice/user@1000.service/app.slice/app-foo-12.scope that is the app's
+ * scope, and for /system.slice/foo.service/sub (a delegated subtree) it is foo.service. */
+static char *
+pc_unit_from_cgroup (const char *cgroup)
+{
+  g_auto (GStrv) parts = NULL;
+
+  if (cgroup == NULL)
+    return NULL;
+  parts = g_strsplit (cgroup, "/", -1);
+  for (int i = g_strv_length (parts) - 1; i >= 0; i--)
+    {
+      if (g_str_has_suffix (parts[i], ".service") || g_str_has_suffix (parts[i], ".scope"))
+        return g_strdup (parts[i]);
+    }
+  return NULL;
+}
+
+typedef enum
+{
+  PC_INTERP_NONE,
+  PC_INTERP_SHELL,
+  PC_INTERP_PYTHON,
+  PC_INTERP_PERL,
+  PC_INTERP_RUBY,
+  PC_INTERP_NODE,
+  PC_INTERP_LUA,
+  PC_INTERP_PHP,
+  PC_INTERP_OTHER,
+} PcInterp;
+
+/* True if name is prefix followed only by version characters (python3.11, lua5.4, php8.2). */
+static gboolean
+pc_name_is_versioned (const char *name, const char *prefix)
+{
+  gsize n = strlen (prefix);
+
+  if (strncmp (name, prefix, n) != 0)
+    return FALSE;
+  for (const char *p = name + n; *p != '\0'; p++)
+    {
+      if (!g_ascii_isdigit (*p) && *p != '.')
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static PcInterp
+pc_interpreter_kind (const char *exe)
+{
+  static const char *const shells[] = { "sh",   "bash", "dash", "zsh",  "ksh", "mksh", "ksh93",
+                                        "yash", "fish", "csh",  "tcsh", "ash", NULL };
+  const char *name;
+
+  if (exe == NULL)
+    return PC_INTERP_NONE;
+  name = strrchr (exe, '/');
+  name = name != NULL ? name + 1 : exe;
+  if (g_strv_contains (shells, name))
+    return PC_INTERP_SHELL;
+  if (pc_name_is_versioned (name, "python") || pc_name_is_versioned (name, "pypy")
+      || pc_name_is_versioned (name, "pypy3"))
+    return PC_INTERP_PYTHON;
+  if (pc_name_is_versioned (name, "perl"))
+    return PC_INTERP_PERL;
+  if (pc_name_is_versioned (name, "ruby"))
+    return PC_INTERP_RUBY;
+  if (g_str_equal (name, "node") || g_str_equal (name, "nodejs"))
+    return PC_INTERP_NODE;
+  if (pc_name_is_versioned (name, "lua") || pc_name_is_versioned (name, "luajit"))
+    return PC_INTERP_LUA;
+  if (pc_name_is_versioned (name, "php"))
+    return PC_INTERP_PHP;
+  if (pc_name_is_versioned (name, "tclsh") || pc_name_is_versioned (name, "wish")
+      || g_str_equal (name, "Rscript") || pc_name_is_versioned (name, "guile"))
+    return PC_INTERP_OTHER;
+  return PC_INTERP_NONE;
+}
+
+typedef enum
+{
+  PC_SCRIPT_NONE,   /* no script: interactive, or code given inline (-c, -e) */
+  PC_SCRIPT_FILE,   /* *script is argv index of the script path */
+  PC_SCRIPT_MODULE, /* *script is argv index of the module name (python -m) */
+} PcScriptArg;
+
+/* Finds the script argument of an interpreter command line, skipping the interpreter's options.
+ * Per interpreter: which short options take a separate argument, which mean "the program is
+ * inline" (no script file), and which name the script (php -f). */
+static PcScriptArg
+pc_find_script_arg (PcInterp interp, char **argv, int *script)
+{
+  const char *with_arg = "";
+  const char *inline_opts = "";
+  const char *file_opts = "";
+  const char *module_opts = "";
+  int argc = g_strv_length (argv);
+
+  switch (interp)
+    {
+      case PC_INTERP_SHELL:
+        with_arg = "oO";
+        inline_opts = "cs";
+        break;
+      case PC_INTERP_PYTHON:
+        with_arg = "WXQ";
+        inline_opts = "c";
+        module_opts = "m";
+        break;
+      case PC_INTERP_PERL:
+        with_arg = "IMmx"; /* perl takes these attached in practice; separate is tolerated */
+        inline_opts = "eE";
+        break;
+      case PC_INTERP_RUBY:
+        with_arg = "ICrEF";
+        inline_opts = "e";
+        break;
+      case PC_INTERP_NODE:
+        with_arg = "r";
+        inline_opts = "ep";
+        break;
+      case PC_INTERP_LUA:
+        with_arg = "l";
+        inline_opts = "e";
+        break;
+      case PC_INTERP_PHP:
+        with_arg = "cdzt";
+        inline_opts = "rBRFE";
+        file_opts = "f";
+        break;
+      case PC_INTERP_OTHER:
+      case PC_INTERP_NONE:
+      default:
+        break;
+    }
+
+  for (int i = 1; i < argc; i++)
+    {
+      const char *a = argv[i];
+
+      if (g_str_equal (a, "--"))
+        {
+          if (i + 1 < argc)
+            {
+              *script = i + 1;
+              return PC_SCRIPT_FILE;
+            }
+          return PC_SCRIPT_NONE;
+        }
+      if (a[0] != '-' || a[1] == '\0') /* "-" is stdin: no file */
+        {
+          if (a[0] == '-')
+            return PC_SCRIPT_NONE;
+          *script = i;
+          return PC_SCRIPT_FILE;
+        }
+      if (a[1] == '-')
+        {
+          /* Long options: only the ones that take a separate value matter. */
+          if (g_str_equal (a, "--eval") || g_str_equal (a, "--print")
+              || g_str_equal (a, "--command"))
+            return PC_SCRIPT_NONE;
+          if (strchr (a, '=') == NULL
+              && (g_str_equal (a, "--rcfile") || g_str_equal (a, "--init-file")
+                  || g_str_equal (a, "--require") || g_str_equal (a, "--check-hash-based-pycs")))
+            i++;
+          continue;
+        }
+      if (interp == PC_INTERP_SHELL && a[0] == '+')
+        continue;
+      /* A cluster of short options like -uE or -Wignore. */
+      for (const char *c = a + 1; *c != '\0'; c++)
+        {
+          if (strchr (inline_opts, *c) != NULL)
+            return PC_SCRIPT_NONE;
+          if (strchr (module_opts, *c) != NULL || strchr (file_opts, *c) != NULL)
+            {
+              int idx = i + 1;
+              /* -mmodule / -ffile: the value is attached; point past the option letter is not
+               * representable as an argv index, so only the separate form is recognised. */
+              if (c[1] != '\0' || idx >= argc)
+                return PC_SCRIPT_NONE;
+              *script = idx;
+              return strchr (module_opts, *c) != NULL ? PC_SCRIPT_MODULE : PC_SCRIPT_FILE;
+            }
+          if (strchr (with_arg, *c) != NULL)
+            {
+              if (c[1] == '\0')
+                i++; /* the value is the next argument */
+              break;
+            }
+        }
+    }
+  return PC_SCRIPT_NONE;
+}
+
+static void
+pc_process_identify_script (PcProcess *self, int dirfd)
+{
+  PcInterp interp = pc_interpreter_kind (self->exe);
+  PcScriptArg how;
+  int idx = 0;
+  const char *base;
+
+  if (interp == PC_INTERP_NONE || self->argv == NULL || self->argv[0] == NULL)
+    return;
+  how = pc_find_script_arg (interp, self->argv, &idx);
+  if (how == PC_SCRIPT_NONE)
+    return;
+
+  if (how == PC_SCRIPT_MODULE)
+    {
+      base = strrchr (self->exe, '/');
+      base = base != NULL ? base + 1 : self->exe;
+      self->app_id = g_strdup_printf ("%s -m %s", base, self->argv[idx]);
+    }
+  else if (g_path_is_absolute (self->argv[idx]))
+    {
+      self->app_id = g_canonicalize_filename (self->argv[idx], "/");
+    }
+  else
+    {
+      /* The cwd now may differ from the one at exec if the script changed directory; it is the
+       * best we have and right for the common case. */
+      g_autofree char *cwd = pc_readlink_at (dirfd, "cwd");
+      if (cwd == NULL)
+        return;
+      self->app_id = g_canonicalize_filename (self->argv[idx], cwd);
+    }
+  self->kind = PC_APP_KIND_SCRIPT;
+  self->interpreter = g_strdup (self->exe);
+}
+
+static gboolean
+pc_str_has_suffix_ci (const char *s, const char *suffix)
+{
+  gsize ls = strlen (s), lx = strlen (suffix);
+
+  return ls >= lx && g_ascii_strcasecmp (s + ls - lx, suffix) == 0;
+}
+
+/* Identity by kind, most specific first. Note that SNAP_NAME and APPIMAGE come from the
+ * process' own environment and can be forged by it; flatpak's /.flatpak-info lives in a root the
+ * sandboxed app cannot write. Policy code should weigh the kinds accordingly. */
+static void
+pc_process_identify (PcProcess *self, int dirfd)
+{
+  g_autofree char *env = NULL;
+  g_autofree char *info = NULL;
+  gsize env_len = 0;
+  const char *val;
+
+  /* flatpak: the sandbox root carries /.flatpak-info; read through /proc/PID/root. */
+  info = pc_read_at (dirfd, "root/.flatpak-info", PC_PROC_READ_MAX, NULL);
+  if (info != NULL)
+    {
+      g_autoptr (GKeyFile) kf = g_key_file_new ();
+      g_autofree char *name = NULL;
+
+      if (g_key_file_load_from_data (kf, info, -1, G_KEY_FILE_NONE, NULL))
+        name = g_key_file_get_string (kf, "Application", "name", NULL);
+      if (name != NULL && *name != '\0')
+        {
+          self->kind = PC_APP_KIND_FLATPAK;
+          self->app_id = g_steal_pointer (&name);
+          return;
+        }
+    }
+
+  /* snap: the exe lives under /snap/NAME/REVISION/... */
+  if (self->exe != NULL && g_str_has_prefix (self->exe, "/snap/"))
+    {
+      const char *name = self->exe + strlen ("/snap/");
+      const char *slash = strchr (name, '/');
+      if (slash != NULL && slash > name)
+        {
+          self->kind = PC_APP_KIND_SNAP;
+          self->app_id = g_strndup (name, slash - name);
+          return;
+        }
+    }
+
+  env = pc_read_at (dirfd, "environ", PC_PROC_READ_MAX, &env_len);
+  if (env != NULL)
+    {
+      val = pc_environ_get (env, env_len, "SNAP_NAME");
+      if (val != NULL && *val != '\0')
+        {
+          self->kind = PC_APP_KIND_SNAP;
+          self->app_id = g_strdup (val);
+          return;
+        }
+      val = pc_environ_get (env, env_len, "APPIMAGE");
+      if (val != NULL && *val != '\0'
+          && (pc_str_has_suffix_ci (val, ".AppImage")
+              || (self->exe != NULL && g_str_has_prefix (self->exe, "/tmp/.mount_"))))
+        {
+          self->kind = PC_APP_KIND_APPIMAGE;
+          self->app_id = g_strdup (val);
+          return;
+        }
+    }
+
+  pc_process_identify_script (self, dirfd);
+  if (self->app_id != NULL)
+    return;
+
+  self->kind = PC_APP_KIND_NATIVE;
+  /* Kernel threads and processes whose exe we cannot read: name them like ps does. */
+  self->app_id = self->exe != NULL ? g_strdup (self->exe) : g_strdup_printf ("[%s]", self->comm);
+}
+
+/* Parses /proc/PID/stat: comm is between the first '(' and the last ')' because it may contain
+ * both parentheses and spaces. */
+static gboolean
+pc_process_parse_stat (PcProcess *self, const char *stat, GError **error)
+{
+  const char *open = strchr (stat, '(');
+  const char *close = strrchr (stat, ')');
+  g_auto (GStrv) fields = NULL;
+
+  if (open == NULL || close == NULL || close < open)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "malformed stat of process %d: no comm field", self->pid);
+      return FALSE;
+    }
+  self->comm = g_strndup (open + 1, close - open - 1);
+  /* fields[0] is field 3 (state). */
+  fields = g_strsplit (close + 2 <= stat + strlen (stat) ? close + 2 : "", " ", 22);
+  if (g_strv_length (fields) < 21)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "malformed stat of process %d: %u fields", self->pid,
+                   g_strv_length (fields) + 2);
+      return FALSE;
+    }
+  self->ppid = (pid_t)g_ascii_strtoll (fields[1], NULL, 10);
+  self->start_time = g_ascii_strtoull (fields[19], NULL, 10);
+  return TRUE;
+}
+
+PcProcess *
+pc_process_read (pid_t pid, GError **error)
+{
+  g_autoptr (PcProcess) self = NULL;
+  g_autofree char *stat = NULL;
+  g_autofree char *status = NULL;
+  g_autofree char *cmdline = NULL;
+  g_autofree char *cgroup = NULL;
+  char path[32];
+  gsize len = 0;
+  int dirfd;
+
+  if (pid <= 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "invalid pid %d", pid);
+      return NULL;
+    }
+
+  /* All reads go through one directory fd: if the pid is reused while we read, the old
+   * directory fails with ESRCH instead of silently mixing two processes. */
+  g_snprintf (path, sizeof path, "/proc/%d", pid);
+  dirfd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR,
+                   saved == ENOENT ? G_IO_ERROR_NOT_FOUND : g_io_error_from_errno (saved),
+                   "cannot open %s: %s", path, g_strerror (saved));
+      return NULL;
+    }
+
+  self = g_new0 (PcProcess, 1);
+  self->ref_count = 1;
+  self->pid = pid;
+  self->uid = (uid_t)-1;
+
+  stat = pc_read_at (dirfd, "stat", 4096, NULL);
+  if (stat == NULL)
+    {
+      int saved = errno;
+      close (dirfd);
+      g_set_error (error, G_IO_ERROR,
+                   saved == ESRCH || saved == ENOENT ? G_IO_ERROR_NOT_FOUND
+                                                     : g_io_error_from_errno (saved),
+                   "cannot read stat of process %d: %s", pid, g_strerror (saved));
+      return NULL;
+    }
+  if (!pc_process_parse_stat (self, stat, error))
+    {
+      close (dirfd);
+      return NULL;
+    }
+
+  status = pc_read_at (dirfd, "status", 8192, NULL);
+  if (status != NULL)
+    {
+      const char *uid_line = strstr (status, "\nUid:");
+      if (uid_line != NULL)
+        self->uid = (uid_t)g_ascii_strtoull (uid_line + strlen ("\nUid:"), NULL, 10);
+    }
+
+  self->exe = pc_readlink_at (dirfd, "exe");
+  if (self->exe != NULL && g_str_has_suffix (self->exe, " (deleted)"))
+    self->exe[strlen (self->exe) - strlen (" (deleted)")] = '\0';
+
+  cmdline = pc_read_at (dirfd, "cmdline", PC_PROC_READ_MAX, &len);
+  {
+    g_autoptr (GPtrArray) args = g_ptr_array_new ();
+    const char *p = cmdline != NULL ? cmdline : "";
+    const char *end = p + len;
+
+    /* cmdline is NUL-separated with a trailing NUL; a truncated read may lack the last one. */
+    while (p < end)
+      {
+        gsize n = strnlen (p, end - p);
+        g_ptr_array_add (args, g_strndup (p, n));
+        p += n + 1;
+      }
+    g_ptr_array_add (args, NULL);
+    self->argv = (char **)g_ptr_array_free (g_steal_pointer (&args), FALSE);
+    self->cmdline = g_strjoinv (" ", self->argv);
+  }
+
+  cgroup = pc_read_at (dirfd, "cgroup", 8192, NULL);
+  if (cgroup != NULL)
+    {
+      g_auto (GStrv) lines = g_strsplit (cgroup, "\n", -1);
+      for (guint i = 0; lines[i] != NULL; i++)
+        {
+          if (g_str_has_prefix (lines[i], "0::"))
+            {
+              self->cgroup = g_strdup (lines[i] + 3);
+              break;
+            }
+        }
+    }
+  self->systemd_unit = pc_unit_from_cgroup (self->cgroup);
+
+  pc_process_identify (self, dirfd);
+
+  close (dirfd);
+  return g_steal_pointer (&self);
+}
