@@ -148,6 +148,16 @@ typedef struct
   guint32 count;
 } AddrSlot;
 
+/* IPv4 gets its own compact table: it is most of the address rules and most of the traffic */
+typedef struct
+{
+  guint32 net; /* host byte order, masked */
+  guint8 prefix;
+  guint8 used;
+  guint32 first;
+  guint32 count;
+} V4Slot;
+
 struct _PcRuleList
 {
   gint ref_count;
@@ -161,7 +171,9 @@ struct _PcRuleList
   DomainSlot *domain_slots; /* NULL when there are no domain rules */
   guint32 domain_mask;
 
-  AddrSlot *addr_slots; /* NULL when there are no address rules */
+  V4Slot *v4_slots; /* NULL when there are no IPv4 rules */
+  guint32 v4_mask;
+  AddrSlot *addr_slots; /* IPv6; NULL when there are no IPv6 rules */
   guint32 addr_mask;
   guint8 v4_prefixes[33];
   guint n_v4_prefixes;
@@ -242,6 +254,18 @@ domain_hash (const char *name, gsize len)
   for (gsize i = len; i-- > 0;)
     h = (h ^ ascii_lower ((guint8)name[i])) * FNV_PRIME;
   return fmix32 (h);
+}
+
+static inline guint32
+v4_hash (guint32 net, guint8 prefix)
+{
+  return fmix32 (net ^ (prefix * 0x9e3779b9u));
+}
+
+static inline guint32
+v4_mask_of (guint8 prefix)
+{
+  return prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
 }
 
 static inline guint32
@@ -382,7 +406,10 @@ quote_token (const char *token)
 
   if (strlen (valid) <= QUOTE_MAX_LEN)
     return g_steal_pointer (&valid);
-  end = g_utf8_find_prev_char (valid, valid + QUOTE_MAX_LEN);
+  /* cut at a character boundary */
+  end = valid + QUOTE_MAX_LEN;
+  while (end > valid && ((guint8)*end & 0xc0) == 0x80)
+    end--;
   return g_strdup_printf ("%.*s...", (int)(end - valid), valid);
 }
 
@@ -1052,7 +1079,7 @@ build_addr_index (PcRuleList *self, guint32 *n_cand)
   g_autoptr (GArray) entries = g_array_new (FALSE, FALSE, sizeof (AddrEntry));
   gboolean v4_seen[33] = { FALSE };
   gboolean v6_seen[129] = { FALSE };
-  guint n_keys = 0;
+  guint n_v4_keys = 0, n_v6_keys = 0;
   guint32 size;
 
   for (guint i = 0; i < self->n_rules; i++)
@@ -1092,28 +1119,66 @@ build_addr_index (PcRuleList *self, guint32 *n_cand)
 
       if (b == NULL || a->family != b->family || a->prefix != b->prefix
           || memcmp (a->addr, b->addr, 16) != 0)
-        n_keys++;
+        {
+          if (a->family == AF_INET)
+            n_v4_keys++;
+          else
+            n_v6_keys++;
+        }
     }
 
-  size = table_size_for (n_keys);
-  self->addr_slots = g_new0 (AddrSlot, size);
-  self->addr_mask = size - 1;
+  if (n_v4_keys > 0)
+    {
+      size = table_size_for (n_v4_keys);
+      self->v4_slots = g_new0 (V4Slot, size);
+      self->v4_mask = size - 1;
+    }
+  if (n_v6_keys > 0)
+    {
+      size = table_size_for (n_v6_keys);
+      self->addr_slots = g_new0 (AddrSlot, size);
+      self->addr_mask = size - 1;
+    }
 
   for (guint i = 0; i < entries->len;)
     {
       const AddrEntry *e = &g_array_index (entries, AddrEntry, i);
-      guint32 hash = addr_hash (e->family, e->prefix, e->addr);
-      guint32 slot = hash & self->addr_mask;
-      AddrSlot *s;
+      guint32 *first, *count;
 
-      while (self->addr_slots[slot].family != 0)
-        slot = (slot + 1) & self->addr_mask;
-      s = &self->addr_slots[slot];
-      s->hash = hash;
-      s->family = e->family;
-      s->prefix = e->prefix;
-      memcpy (s->addr, e->addr, 16);
-      s->first = *n_cand;
+      if (e->family == AF_INET)
+        {
+          guint32 net = ((guint32)e->addr[0] << 24) | ((guint32)e->addr[1] << 16)
+                        | ((guint32)e->addr[2] << 8) | e->addr[3];
+          guint32 slot = v4_hash (net, e->prefix) & self->v4_mask;
+          V4Slot *s;
+
+          while (self->v4_slots[slot].used)
+            slot = (slot + 1) & self->v4_mask;
+          s = &self->v4_slots[slot];
+          s->net = net;
+          s->prefix = e->prefix;
+          s->used = TRUE;
+          first = &s->first;
+          count = &s->count;
+        }
+      else
+        {
+          guint32 hash = addr_hash (e->family, e->prefix, e->addr);
+          guint32 slot = hash & self->addr_mask;
+          AddrSlot *s;
+
+          while (self->addr_slots[slot].family != 0)
+            slot = (slot + 1) & self->addr_mask;
+          s = &self->addr_slots[slot];
+          s->hash = hash;
+          s->family = e->family;
+          s->prefix = e->prefix;
+          memcpy (s->addr, e->addr, 16);
+          first = &s->first;
+          count = &s->count;
+        }
+
+      *first = *n_cand;
       for (; i < entries->len; i++)
         {
           const AddrEntry *f = &g_array_index (entries, AddrEntry, i);
@@ -1122,7 +1187,7 @@ build_addr_index (PcRuleList *self, guint32 *n_cand)
               || memcmp (f->addr, e->addr, 16) != 0)
             break;
           self->cand[(*n_cand)++] = f->index;
-          s->count++;
+          (*count)++;
         }
     }
 }
@@ -1278,6 +1343,7 @@ pc_rule_list_unref (PcRuleList *self)
   g_free (self->rules);
   g_free (self->cand);
   g_free (self->domain_slots);
+  g_free (self->v4_slots);
   g_free (self->addr_slots);
   g_free (self->others);
   g_string_chunk_free (self->strings);
@@ -1410,41 +1476,21 @@ match_domain_indexed (const PcRuleList *self, const char *name, const PcFlowKey 
 }
 
 static void
-match_addr_indexed (const PcRuleList *self, const PcFlowKey *key, guint32 *best)
+match_v4_indexed (const PcRuleList *self, const guint8 b[4], const PcFlowKey *key, guint32 *best)
 {
-  guint8 family;
-  guint8 addr[16];
-  const guint8 *prefixes;
-  guint n_prefixes;
+  guint32 a = ((guint32)b[0] << 24) | ((guint32)b[1] << 16) | ((guint32)b[2] << 8) | b[3];
 
-  flow_remote_addr (key, &family, addr);
-  if (family == AF_INET)
+  for (guint p = 0; p < self->n_v4_prefixes; p++)
     {
-      prefixes = self->v4_prefixes;
-      n_prefixes = self->n_v4_prefixes;
-    }
-  else if (family == AF_INET6)
-    {
-      prefixes = self->v6_prefixes;
-      n_prefixes = self->n_v6_prefixes;
-    }
-  else
-    return;
+      guint8 prefix = self->v4_prefixes[p];
+      guint32 net = a & v4_mask_of (prefix);
 
-  for (guint p = 0; p < n_prefixes; p++)
-    {
-      guint8 masked[16];
-      guint32 hash, i;
-
-      mask_addr (addr, family, prefixes[p], masked);
-      hash = addr_hash (family, prefixes[p], masked);
-      for (i = hash & self->addr_mask; self->addr_slots[i].family != 0;
-           i = (i + 1) & self->addr_mask)
+      for (guint32 i = v4_hash (net, prefix) & self->v4_mask; self->v4_slots[i].used;
+           i = (i + 1) & self->v4_mask)
         {
-          const AddrSlot *slot = &self->addr_slots[i];
+          const V4Slot *slot = &self->v4_slots[i];
 
-          if (slot->hash == hash && slot->family == family && slot->prefix == prefixes[p]
-              && memcmp (slot->addr, masked, 16) == 0)
+          if (slot->net == net && slot->prefix == prefix)
             {
               scan_candidates (self, self->cand + slot->first, slot->count, 1u << ENTITY_ADDR, key,
                                best);
@@ -1452,6 +1498,48 @@ match_addr_indexed (const PcRuleList *self, const PcFlowKey *key, guint32 *best)
             }
         }
     }
+}
+
+static void
+match_v6_indexed (const PcRuleList *self,
+                  const guint8 addr[16],
+                  const PcFlowKey *key,
+                  guint32 *best)
+{
+  for (guint p = 0; p < self->n_v6_prefixes; p++)
+    {
+      guint8 prefix = self->v6_prefixes[p];
+      guint8 masked[16];
+      guint32 hash;
+
+      mask_addr (addr, AF_INET6, prefix, masked);
+      hash = addr_hash (AF_INET6, prefix, masked);
+      for (guint32 i = hash & self->addr_mask; self->addr_slots[i].family != 0;
+           i = (i + 1) & self->addr_mask)
+        {
+          const AddrSlot *slot = &self->addr_slots[i];
+
+          if (slot->hash == hash && slot->prefix == prefix && memcmp (slot->addr, masked, 16) == 0)
+            {
+              scan_candidates (self, self->cand + slot->first, slot->count, 1u << ENTITY_ADDR, key,
+                               best);
+              break;
+            }
+        }
+    }
+}
+
+static void
+match_addr_indexed (const PcRuleList *self, const PcFlowKey *key, guint32 *best)
+{
+  guint8 family;
+  guint8 addr[16];
+
+  flow_remote_addr (key, &family, addr);
+  if (family == AF_INET && self->v4_slots != NULL)
+    match_v4_indexed (self, addr, key, best);
+  else if (family == AF_INET6 && self->addr_slots != NULL)
+    match_v6_indexed (self, addr, key, best);
 }
 
 void
@@ -1471,7 +1559,7 @@ pc_rule_list_match (const PcRuleList *self, const PcMatchInput *input, PcMatchRe
       for (guint i = 0; input->cnames != NULL && input->cnames[i] != NULL; i++)
         match_domain_indexed (self, input->cnames[i], input->key, &best);
     }
-  if (self->addr_slots != NULL)
+  if (self->v4_slots != NULL || self->addr_slots != NULL)
     match_addr_indexed (self, input->key, &best);
 
   /* the ordered rest only matters up to the best indexed candidate */
