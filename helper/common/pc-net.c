@@ -78,12 +78,14 @@ char *
 pc_flow_key_to_string (const PcFlowKey *key)
 {
   char l[PC_ADDR_STRLEN], r[PC_ADDR_STRLEN];
-  const char *fmt = key->family == AF_INET6 ? "%s [%s]:%u %s [%s]:%u" : "%s %s:%u %s %s:%u";
+  gboolean v6 = key->family == AF_INET6;
 
   pc_addr_to_string (&key->laddr, l);
   pc_addr_to_string (&key->raddr, r);
-  return g_strdup_printf (fmt, pc_proto_to_string (key->proto), l, key->lport,
-                          key->direction == PC_DIR_OUTBOUND ? "->" : "<-", r, key->rport);
+  return g_strdup_printf ("%s %s%s%s:%u %s %s%s%s:%u", pc_proto_to_string (key->proto),
+                          v6 ? "[" : "", l, v6 ? "]" : "", key->lport,
+                          key->direction == PC_DIR_OUTBOUND ? "->" : "<-", v6 ? "[" : "", r,
+                          v6 ? "]" : "", key->rport);
 }
 
 guint

@@ -14,15 +14,13 @@
 #include "pc-packet.h"
 #include "pc-policy.h"
 
-/* enum ip_conntrack_info: values from IP_CT_IS_REPLY on are reply-direction packets. */
-#define PC_CT_IS_REPLY 3
-
 typedef struct
 {
   PcFlowKey key;
   PcProcess *process; /* NULL when no owner was found */
   pid_t pid;
   uid_t uid;
+  char comm[16];
   gboolean own;
   PcDecision decision;
   gint64 started; /* wall clock, µs */
@@ -88,41 +86,15 @@ pc_engine_get_attrib (PcEngine *self)
   return self->attrib;
 }
 
-/* The flow a packet belongs to, as seen from this host. The conntrack tuples describe the flow
- * as the sockets see it (before NAT rewrote the packet), so they are preferred. */
+/* The flow a packet belongs to, as seen from this host. Only original-direction packets are
+ * queued, so locally generated packets (no input device) open outbound flows. */
 static gboolean
 packet_flow_key (const PcNfqPacket *p, PcFlowKey *key)
 {
   gboolean local_out = p->indev == 0;
-  gboolean reply = p->ct_info >= PC_CT_IS_REPLY;
+  PcPacketInfo info;
 
   memset (key, 0, sizeof *key);
-  if (p->orig.valid)
-    {
-      gboolean outbound = local_out != reply;
-      key->family = p->orig.src.family;
-      key->proto = p->orig.proto;
-      if (outbound)
-        {
-          key->direction = PC_DIR_OUTBOUND;
-          key->laddr = p->orig.src;
-          key->lport = p->orig.sport;
-          key->raddr = p->orig.dst;
-          key->rport = p->orig.dport;
-        }
-      else
-        {
-          key->direction = PC_DIR_INBOUND;
-          key->raddr = p->orig.src;
-          key->rport = p->orig.sport;
-          /* After DNAT the local end is where the reply comes from. */
-          key->laddr = p->reply.valid ? p->reply.src : p->orig.dst;
-          key->lport = p->reply.valid ? p->reply.sport : p->orig.dport;
-        }
-      return TRUE;
-    }
-
-  PcPacketInfo info;
   if (!pc_packet_parse (p->payload, p->payload_len, &info))
     return FALSE;
   key->family = info.src.family;
@@ -154,18 +126,11 @@ verdict_mark (PcEngine *self, const PcDecision *decision)
 static void
 send_verdict (PcEngine *self, const PcNfqPacket *p, const PcDecision *decision)
 {
-  guint32 mark = verdict_mark (self, decision);
-  gboolean tracked = p->ct_info >= 0;
+  /* The verdict goes around once more through our chain (NF_REPEAT) with our bits in the packet
+   * mark, where PORTCULLIS-SAVE moves them into the conntrack mark; foreign bits stay. */
+  guint32 mark = (p->mark & ~PC_MARK_MASK) | verdict_mark (self, decision);
 
-  /* Accept and reject go around once more through the chain (NF_REPEAT), where the new
-   * conntrack mark RETURNs to the rest of the host's rules or reaches the REJECT target. A
-   * packet without conntrack entry would loop, so it gets a final verdict instead. */
-  if (mark == PC_MARK_ALLOW)
-    pc_nfqueue_verdict (self->queue, p->id, tracked ? NF_REPEAT : NF_ACCEPT, tracked ? mark : 0);
-  else if (mark == PC_MARK_REJECT && tracked)
-    pc_nfqueue_verdict (self->queue, p->id, NF_REPEAT, mark);
-  else
-    pc_nfqueue_verdict (self->queue, p->id, NF_DROP, tracked ? mark : 0);
+  pc_nfqueue_verdict (self->queue, p->id, NF_REPEAT, TRUE, mark);
 }
 
 static void
@@ -176,8 +141,9 @@ log_flow (PcEngine *self, const PcFlow *flow, const char *what)
   if (!self->config.verbose)
     return;
   text = pc_flow_key_to_string (&flow->key);
-  g_message ("%s %s pid=%d uid=%d exe=%s kind=%s app=%s verdict=%s reason=%s", what, text,
+  g_message ("%s %s pid=%d uid=%d comm=%s exe=%s kind=%s app=%s verdict=%s reason=%s", what, text,
              (int) flow->pid, flow->uid == (uid_t) -1 ? -1 : (int) flow->uid,
+             flow->comm[0] ? flow->comm : (flow->process ? flow->process->comm : "-"),
              flow->process && flow->process->exe ? flow->process->exe : "-",
              flow->process ? pc_app_kind_to_string (flow->process->kind) : "-",
              flow->process ? flow->process->app_id : "-",
@@ -208,7 +174,7 @@ on_packet (const PcNfqPacket *p, gpointer user_data)
   if (!packet_flow_key (p, &key))
     {
       /* Not an IP packet we understand: nothing to attribute or judge. */
-      pc_nfqueue_verdict (self->queue, p->id, NF_ACCEPT, 0);
+      pc_nfqueue_verdict (self->queue, p->id, NF_ACCEPT, FALSE, 0);
       return;
     }
 
@@ -230,6 +196,8 @@ on_packet (const PcNfqPacket *p, gpointer user_data)
       if (owner.uid != (uid_t) -1)
         flow->uid = owner.uid;
       flow->own = owner.pid == self->self_pid;
+      memcpy (flow->comm, owner.comm, sizeof flow->comm);
+      flow->comm[sizeof flow->comm - 1] = '\0';
       flow->process = pc_attrib_get_process (self->attrib, owner.pid);
     }
   decide (self, flow);
@@ -242,10 +210,7 @@ on_packet (const PcNfqPacket *p, gpointer user_data)
     self->counters.blocked++;
   log_flow (self, flow, "flow");
 
-  if (p->ct_info >= 0)
-    g_hash_table_insert (self->flows, &flow->key, flow);
-  else
-    flow_free (flow);
+  g_hash_table_insert (self->flows, &flow->key, flow);
 }
 
 static void
@@ -350,6 +315,8 @@ apply_settings_cb (gpointer user_data)
       log_flow (self, flow, flow->decision.verdict == PC_VERDICT_BLOCK ? "cut" : "reallow");
       apply_change (self, flow);
     }
+  g_message ("settings applied: %u live flows re-decided, %u changed", g_hash_table_size (self->flows),
+             changed->len);
   publish_stats (self);
   return G_SOURCE_REMOVE;
 }

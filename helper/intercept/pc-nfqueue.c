@@ -9,7 +9,6 @@
 #include <libmnl/libmnl.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 #include <linux/netfilter.h>
-#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <string.h>
 
@@ -27,6 +26,7 @@ struct _PcNfqueue
   struct mnl_socket *nl;
   guint16 queue_num;
   guint32 portid;
+  guint32 seq;
   guint8 *recv_buf;
   guint8 *send_buf;
   gsize send_len;
@@ -35,7 +35,20 @@ struct _PcNfqueue
 static gboolean
 send_config (PcNfqueue *self, struct nlmsghdr *nlh, GError **error)
 {
-  if (mnl_socket_sendto (self->nl, nlh, nlh->nlmsg_len) < 0)
+  char ack[MNL_SOCKET_BUFFER_SIZE];
+  ssize_t n;
+  int ret = -1;
+
+  nlh->nlmsg_flags |= NLM_F_ACK;
+  nlh->nlmsg_seq = ++self->seq;
+  if (mnl_socket_sendto (self->nl, nlh, nlh->nlmsg_len) >= 0)
+    {
+      /* The socket is non-blocking; the kernel answers synchronously, before sendto returns. */
+      n = mnl_socket_recvfrom (self->nl, ack, sizeof ack);
+      if (n >= 0)
+        ret = mnl_cb_run (ack, n, nlh->nlmsg_seq, self->portid, NULL, NULL);
+    }
+  if (ret < 0)
     {
       int err = errno;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
@@ -84,10 +97,11 @@ pc_nfqueue_open (guint16 queue_num, gboolean fail_open, GError **error)
   nlh = nfq_nlmsg_put (buf, NFQNL_MSG_CONFIG, queue_num);
   nfq_nlmsg_cfg_put_params (nlh, NFQNL_COPY_PACKET, PC_NFQ_COPY_RANGE);
   nfq_nlmsg_cfg_put_qmaxlen (nlh, PC_NFQ_MAXLEN);
-  flags = NFQA_CFG_F_CONNTRACK | NFQA_CFG_F_UID_GID | (fail_open ? NFQA_CFG_F_FAIL_OPEN : 0);
+  /* No NFQA_CFG_F_CONNTRACK: kernels without CONFIG_NETFILTER_NETLINK_GLUE_CT (Debian's
+   * among them) refuse it. Verdicts travel in the packet mark instead (see pc-ruleset.c). */
+  flags = NFQA_CFG_F_UID_GID | (fail_open ? NFQA_CFG_F_FAIL_OPEN : 0);
   mnl_attr_put_u32 (nlh, NFQA_CFG_FLAGS, htonl (flags));
-  mnl_attr_put_u32 (nlh, NFQA_CFG_MASK,
-                    htonl (NFQA_CFG_F_CONNTRACK | NFQA_CFG_F_UID_GID | NFQA_CFG_F_FAIL_OPEN));
+  mnl_attr_put_u32 (nlh, NFQA_CFG_MASK, htonl (NFQA_CFG_F_UID_GID | NFQA_CFG_F_FAIL_OPEN));
   if (!send_config (self, nlh, error))
     {
       pc_nfqueue_free (self);
@@ -114,75 +128,6 @@ pc_nfqueue_get_fd (PcNfqueue *self)
   return mnl_socket_get_fd (self->nl);
 }
 
-/* --- conntrack tuple parsing (NFQA_CT) --- */
-
-static int
-collect_attr_cb (const struct nlattr *attr, void *data)
-{
-  const struct nlattr **tb = data;
-  int type = mnl_attr_get_type (attr);
-
-  /* Every table passed here is sized for the largest of the attribute sets we read. */
-  if (type <= CTA_MAX)
-    tb[type] = attr;
-  return MNL_CB_OK;
-}
-
-static void
-parse_ct_tuple (const struct nlattr *nest, PcCtTuple *out)
-{
-  const struct nlattr *tb[CTA_MAX + 1] = { 0 };
-  const struct nlattr *ip[CTA_MAX + 1] = { 0 };
-  const struct nlattr *proto[CTA_MAX + 1] = { 0 };
-
-  memset (out, 0, sizeof *out);
-  if (mnl_attr_parse_nested (nest, collect_attr_cb, tb) < 0)
-    return;
-  if (tb[CTA_TUPLE_IP] == NULL || tb[CTA_TUPLE_PROTO] == NULL)
-    return;
-  if (mnl_attr_parse_nested (tb[CTA_TUPLE_IP], collect_attr_cb, ip) < 0
-      || mnl_attr_parse_nested (tb[CTA_TUPLE_PROTO], collect_attr_cb, proto) < 0)
-    return;
-
-  if (ip[CTA_IP_V4_SRC] && ip[CTA_IP_V4_DST]
-      && mnl_attr_get_payload_len (ip[CTA_IP_V4_SRC]) == 4
-      && mnl_attr_get_payload_len (ip[CTA_IP_V4_DST]) == 4)
-    {
-      out->src.family = out->dst.family = AF_INET;
-      memcpy (out->src.b, mnl_attr_get_payload (ip[CTA_IP_V4_SRC]), 4);
-      memcpy (out->dst.b, mnl_attr_get_payload (ip[CTA_IP_V4_DST]), 4);
-    }
-  else if (ip[CTA_IP_V6_SRC] && ip[CTA_IP_V6_DST]
-           && mnl_attr_get_payload_len (ip[CTA_IP_V6_SRC]) == 16
-           && mnl_attr_get_payload_len (ip[CTA_IP_V6_DST]) == 16)
-    {
-      out->src.family = out->dst.family = AF_INET6;
-      memcpy (out->src.b, mnl_attr_get_payload (ip[CTA_IP_V6_SRC]), 16);
-      memcpy (out->dst.b, mnl_attr_get_payload (ip[CTA_IP_V6_DST]), 16);
-    }
-  else
-    return;
-
-  if (proto[CTA_PROTO_NUM] == NULL || mnl_attr_get_payload_len (proto[CTA_PROTO_NUM]) < 1)
-    return;
-  out->proto = mnl_attr_get_u8 (proto[CTA_PROTO_NUM]);
-  if (proto[CTA_PROTO_SRC_PORT] && proto[CTA_PROTO_DST_PORT])
-    {
-      out->sport = ntohs (mnl_attr_get_u16 (proto[CTA_PROTO_SRC_PORT]));
-      out->dport = ntohs (mnl_attr_get_u16 (proto[CTA_PROTO_DST_PORT]));
-    }
-  else if (proto[CTA_PROTO_ICMP_ID] || proto[CTA_PROTO_ICMPV6_ID])
-    {
-      const struct nlattr *id = proto[CTA_PROTO_ICMP_ID] ? proto[CTA_PROTO_ICMP_ID]
-                                                         : proto[CTA_PROTO_ICMPV6_ID];
-      const struct nlattr *type = proto[CTA_PROTO_ICMP_ID] ? proto[CTA_PROTO_ICMP_TYPE]
-                                                           : proto[CTA_PROTO_ICMPV6_TYPE];
-      out->sport = ntohs (mnl_attr_get_u16 (id));
-      out->dport = type ? mnl_attr_get_u8 (type) : 0;
-    }
-  out->valid = TRUE;
-}
-
 typedef struct
 {
   PcNfqPacketFunc func;
@@ -204,7 +149,6 @@ queue_msg_cb (const struct nlmsghdr *nlh, void *data)
 
   ph = mnl_attr_get_payload (attr[NFQA_PACKET_HDR]);
   pkt.id = ntohl (ph->packet_id);
-  pkt.ct_info = -1;
   pkt.uid = (guint32) -1;
   if (attr[NFQA_MARK])
     pkt.mark = ntohl (mnl_attr_get_u32 (attr[NFQA_MARK]));
@@ -214,21 +158,6 @@ queue_msg_cb (const struct nlmsghdr *nlh, void *data)
     pkt.outdev = ntohl (mnl_attr_get_u32 (attr[NFQA_IFINDEX_OUTDEV]));
   if (attr[NFQA_UID])
     pkt.uid = ntohl (mnl_attr_get_u32 (attr[NFQA_UID]));
-  if (attr[NFQA_CT_INFO])
-    pkt.ct_info = (gint) ntohl (mnl_attr_get_u32 (attr[NFQA_CT_INFO]));
-  if (attr[NFQA_CT])
-    {
-      const struct nlattr *tb[CTA_MAX + 1] = { 0 };
-      if (mnl_attr_parse_nested (attr[NFQA_CT], collect_attr_cb, tb) >= 0)
-        {
-          if (tb[CTA_TUPLE_ORIG])
-            parse_ct_tuple (tb[CTA_TUPLE_ORIG], &pkt.orig);
-          if (tb[CTA_TUPLE_REPLY])
-            parse_ct_tuple (tb[CTA_TUPLE_REPLY], &pkt.reply);
-          if (tb[CTA_MARK])
-            pkt.ct_mark = ntohl (mnl_attr_get_u32 (tb[CTA_MARK]));
-        }
-    }
   if (attr[NFQA_PAYLOAD])
     {
       pkt.payload = mnl_attr_get_payload (attr[NFQA_PAYLOAD]);
@@ -258,7 +187,7 @@ pc_nfqueue_flush (PcNfqueue *self, GError **error)
 }
 
 void
-pc_nfqueue_verdict (PcNfqueue *self, guint32 id, guint32 verdict, guint32 ct_mark_bits)
+pc_nfqueue_verdict (PcNfqueue *self, guint32 id, guint32 verdict, gboolean set_mark, guint32 mark)
 {
   struct nlmsghdr *nlh;
 
@@ -268,13 +197,8 @@ pc_nfqueue_verdict (PcNfqueue *self, guint32 id, guint32 verdict, guint32 ct_mar
   nlh = nfq_nlmsg_put ((char *) self->send_buf + self->send_len, NFQNL_MSG_VERDICT,
                        self->queue_num);
   nfq_nlmsg_verdict_put (nlh, id, verdict);
-  if (ct_mark_bits != 0)
-    {
-      struct nlattr *nest = mnl_attr_nest_start (nlh, NFQA_CT);
-      mnl_attr_put_u32 (nlh, CTA_MARK, htonl (ct_mark_bits & PC_MARK_MASK));
-      mnl_attr_put_u32 (nlh, CTA_MARK_MASK, htonl (PC_MARK_MASK));
-      mnl_attr_nest_end (nlh, nest);
-    }
+  if (set_mark)
+    nfq_nlmsg_verdict_put_mark (nlh, mark);
   self->send_len += NLMSG_ALIGN (nlh->nlmsg_len);
 }
 

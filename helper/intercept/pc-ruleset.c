@@ -9,7 +9,8 @@
 #include "pc-error.h"
 #include "pc-marks.h"
 
-/* Our chains: PORTCULLIS-OUT (from OUTPUT), PORTCULLIS-IN (from INPUT), PORTCULLIS-REJECT. */
+/* Our chains: PORTCULLIS-OUT (from OUTPUT), PORTCULLIS-IN (from INPUT), PORTCULLIS-SAVE and
+ * PORTCULLIS-REJECT. */
 static const char *const our_jumps[][2] = {
   { "OUTPUT", "PORTCULLIS-OUT" },
   { "INPUT", "PORTCULLIS-IN" },
@@ -65,26 +66,39 @@ pc_ruleset_build (const PcRulesetConfig *config, gboolean ipv6, const char *curr
 
   append_removal (s, current_save);
   g_string_append (s, ":PORTCULLIS-OUT - [0:0]\n:PORTCULLIS-IN - [0:0]\n"
-                      ":PORTCULLIS-REJECT - [0:0]\n");
+                      ":PORTCULLIS-SAVE - [0:0]\n:PORTCULLIS-REJECT - [0:0]\n");
 
-  /* Decided flows never leave the kernel: the conntrack mark carries the verdict. An allowed
-   * flow RETURNs so the rest of the host's firewall still applies to it. */
+  /* A verdict comes back from the queue (NF_REPEAT) with our bits in the packet mark;
+   * PORTCULLIS-SAVE moves them to the conntrack mark and clears them from the packet, so
+   * routing by fwmark (VPNs) never sees them. Decided flows then never leave the kernel, and
+   * an allowed flow RETURNs so the rest of the host's firewall still applies to it. Only the
+   * original direction is queued: a reply without our mark belongs to a flow that existed
+   * before we started and is judged by its next packet in the original direction. */
   for (guint i = 0; i < G_N_ELEMENTS (our_jumps); i++)
     {
       const char *chain = our_jumps[i][1];
+      const guint32 verdicts[] = { PC_MARK_ALLOW, PC_MARK_DROP, PC_MARK_REJECT };
+
+      g_string_append_printf (s, "-A %s -m mark --mark 0x%x/0x%x -j RETURN\n", chain,
+                              PC_MARK_OWN, PC_MARK_MASK);
+      for (guint v = 0; v < G_N_ELEMENTS (verdicts); v++)
+        g_string_append_printf (s, "-A %s -m mark --mark 0x%x/0x%x -j PORTCULLIS-SAVE\n", chain,
+                                verdicts[v], PC_MARK_MASK);
       g_string_append_printf (s, "-A %s -m connmark --mark 0x%x/0x%x -j RETURN\n", chain,
                               PC_MARK_ALLOW, PC_MARK_MASK);
       g_string_append_printf (s, "-A %s -m connmark --mark 0x%x/0x%x -j DROP\n", chain,
                               PC_MARK_DROP, PC_MARK_MASK);
       g_string_append_printf (s, "-A %s -m connmark --mark 0x%x/0x%x -j PORTCULLIS-REJECT\n",
                               chain, PC_MARK_REJECT, PC_MARK_MASK);
-      g_string_append_printf (s, "-A %s -m mark --mark 0x%x/0x%x -j RETURN\n", chain,
-                              PC_MARK_OWN, PC_MARK_MASK);
       /* No conntrack entry (neighbour discovery, invalid packets): nothing to attribute. */
       g_string_append_printf (s, "-A %s -m conntrack --ctstate INVALID,UNTRACKED -j RETURN\n",
                               chain);
+      g_string_append_printf (s, "-A %s -m conntrack --ctdir REPLY -j RETURN\n", chain);
       g_string_append_printf (s, "-A %s %s\n", chain, queue);
     }
+  g_string_append_printf (s, "-A PORTCULLIS-SAVE -j CONNMARK --save-mark --nfmask 0x%x --ctmask 0x%x\n",
+                          PC_MARK_MASK, PC_MARK_MASK);
+  g_string_append_printf (s, "-A PORTCULLIS-SAVE -j MARK --set-xmark 0x0/0x%x\n", PC_MARK_MASK);
   g_string_append (s, "-A PORTCULLIS-REJECT -p tcp -j REJECT --reject-with tcp-reset\n");
   g_string_append_printf (s, "-A PORTCULLIS-REJECT -j REJECT --reject-with %s\n",
                           ipv6 ? "icmp6-port-unreachable" : "icmp-port-unreachable");
