@@ -37,7 +37,9 @@ static PcAttrib *
 new_attrib (Mode mode)
 {
   g_autoptr (GError) error = NULL;
-  PcAttrib *a = pc_attrib_new (mode == MODE_BPF ? cgroup_dir : NULL, &error);
+  PcAttrib *a;
+
+  a = pc_attrib_new (mode == MODE_BPF ? cgroup_dir : NULL, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (a);
@@ -376,6 +378,7 @@ test_no_socket (gconstpointer data)
   g_assert_false (pc_attrib_find_owner (a, &k, &o));
 }
 
+#ifdef HAVE_BPF
 /* Sockets that existed before the programs were attached have no BPF record: the /proc path
  * must still find them in BPF mode. */
 static void
@@ -398,6 +401,7 @@ test_bpf_preexisting_socket (void)
   g_assert_cmpint (attrib_child_finish (c), ==, 0);
   close (s);
 }
+#endif
 
 static void
 test_process_cache (void)
@@ -423,6 +427,7 @@ test_process_cache (void)
   g_assert_cmpint (p4->pid, ==, getpid ());
 }
 
+#ifdef HAVE_BPF
 static void
 test_bad_cgroup (void)
 {
@@ -448,6 +453,7 @@ test_bad_cgroup (void)
   g_assert_cmpint (pc_attrib_get_mode (b), ==, PC_ATTRIB_MODE_PROC);
   g_assert_nonnull (strstr (pc_attrib_get_degraded_reason (b), "/nonexistent/pc-attrib"));
 }
+#endif
 
 static gboolean
 write_file (const char *path, const char *text)
@@ -531,10 +537,34 @@ remove_cgroup (const char *dir)
   g_printerr ("cannot remove cgroup %s: %s\n", dir, g_strerror (errno));
 }
 
+#ifndef HAVE_BPF
+/* Built without BPF: asking for it must fall back to /proc and say why. */
+static void
+test_bpf_unavailable (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PcAttrib) a = NULL;
+
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*without BPF support*");
+  a = pc_attrib_new (cgroup_dir, &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_cmpint (pc_attrib_get_mode (a), ==, PC_ATTRIB_MODE_PROC);
+  g_assert_nonnull (strstr (pc_attrib_get_degraded_reason (a), "without BPF support"));
+}
+#endif
+
 static void
 add_tests (void)
 {
-  for (Mode m = MODE_BPF; m <= MODE_PROC; m++)
+#ifdef HAVE_BPF
+  Mode first = MODE_BPF;
+#else
+  Mode first = MODE_PROC;
+  g_test_add_func ("/attrib/bpf/unavailable", test_bpf_unavailable);
+#endif
+
+  for (Mode m = first; m <= MODE_PROC; m++)
     {
       const char *name = m == MODE_BPF ? "bpf" : "proc";
       struct
@@ -556,9 +586,13 @@ add_tests (void)
           g_test_add_data_func (path, GINT_TO_POINTER (m), cases[i].func);
         }
     }
+#ifdef HAVE_BPF
   g_test_add_func ("/attrib/bpf/preexisting-socket", test_bpf_preexisting_socket);
+#endif
   g_test_add_func ("/attrib/process-cache", test_process_cache);
+#ifdef HAVE_BPF
   g_test_add_func ("/attrib/bad-cgroup", test_bad_cgroup);
+#endif
 }
 
 int

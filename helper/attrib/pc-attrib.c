@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gio/gio.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -150,6 +151,7 @@ pc_attrib_find_owner (PcAttrib *self, const PcFlowKey *key, PcSocketOwner *out)
 {
   PcSockDiagResult diag;
   struct pc_bpf_owner o;
+  pid_t pid;
 
   memset (out, 0, sizeof *out);
   out->uid = (uid_t)-1;
@@ -166,6 +168,17 @@ pc_attrib_find_owner (PcAttrib *self, const PcFlowKey *key, PcSocketOwner *out)
       if (self->bpf != NULL && pc_attrib_bpf_lookup_cookie (self->bpf, diag.cookie, &o))
         {
           pc_owner_from_bpf (out, &o);
+          /* The recorded task may have exited while the socket lives on in a child it forked
+           * (daemons, listeners handed down): then ask /proc who holds it now. */
+          if (kill (out->pid, 0) == 0 || errno != ESRCH)
+            return TRUE;
+          pid = pc_proc_fallback_find_pid (self->proc, diag.inode);
+          if (pid != 0)
+            {
+              out->pid = pid;
+              out->tid = 0;
+              out->comm[0] = '\0';
+            }
           return TRUE;
         }
       /* No BPF record: BPF is off, or the socket was made before the programs were attached or
