@@ -45,6 +45,10 @@ typedef struct
   gboolean geo_unavailable;   /* a country/continent/ASN rule was skipped for lack of geo data */
 } PcMatchResult;
 
+/* The grammar and the decisions DESIGN.md leaves open (local ports are written "tcp/local:22"
+ * or "tcp/local:8000-8080"; "*" with a port means any protocol that has ports; IPv4-mapped IPv6
+ * counts as IPv4; two letters are a country) are documented at the top of pc-rule.c. */
+
 /* Parses a rule list, one rule per line ('#' comments and blank lines allowed). The whole list
  * is accepted or none of it: on error returns NULL with PC_ERROR_INVALID_RULE and a message like
  * "line 3: '10.0.0.0/33': prefix length must be 0-32". */
