@@ -99,6 +99,9 @@ pc_ruleset_build (const PcRulesetConfig *config, gboolean ipv6, const char *curr
   g_string_append_printf (s, "-A PORTCULLIS-SAVE -j CONNMARK --save-mark --nfmask 0x%x --ctmask 0x%x\n",
                           PC_MARK_MASK, PC_MARK_MASK);
   g_string_append_printf (s, "-A PORTCULLIS-SAVE -j MARK --set-xmark 0x0/0x%x\n", PC_MARK_MASK);
+  /* The RST or ICMP error we send back to a local program belongs to the rejected flow
+   * (reply direction) and must not be rejected in turn. */
+  g_string_append (s, "-A PORTCULLIS-REJECT -m conntrack --ctdir REPLY -j RETURN\n");
   g_string_append (s, "-A PORTCULLIS-REJECT -p tcp -j REJECT --reject-with tcp-reset\n");
   g_string_append_printf (s, "-A PORTCULLIS-REJECT -j REJECT --reject-with %s\n",
                           ipv6 ? "icmp6-port-unreachable" : "icmp-port-unreachable");
