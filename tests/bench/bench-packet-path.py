@@ -93,6 +93,7 @@ def main():
     results = {}
     settings = {'default-action': 'allow', 'endpoints': rules_200()}
     with pcsandbox.Sandbox(BUILD_DIR, helper=False, bus=False, settings=settings) as sb:
+        sb.verbose = False
         server = sb.peer(['taskset', '-c', '1', NETLOAD, 'serve', str(PORT)],
                          stdout=subprocess.PIPE, text=True)
         if server.stdout.readline().strip() != 'ready':
