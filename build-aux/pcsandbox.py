@@ -597,8 +597,15 @@ class Sandbox:
         try:
             out, err = proc.communicate(input, timeout=timeout)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
+            # The whole process group: a shell's children would keep our pipes open.
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                proc.kill()
+            try:
+                out, err = proc.communicate(timeout=5)
+            except subprocess.TimeoutExpired:
+                out = err = None
             raise subprocess.TimeoutExpired(argv, timeout, out, err) from None
         res = subprocess.CompletedProcess(argv, proc.returncode, out, err)
         if check:
@@ -608,12 +615,13 @@ class Sandbox:
     def client_run(self, argv, *, timeout=30, check=False, user=None, cgroup=True, input=None,
                    env=None):
         proc = self.client(argv, user=user, cgroup=cgroup, env=env, text=True,
+                           start_new_session=True,
                            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         return self._complete(proc, argv, timeout, check, input)
 
     def peer_run(self, argv, *, timeout=30, check=False, user=None, input=None, env=None):
-        proc = self.peer(argv, user=user, env=env, text=True,
+        proc = self.peer(argv, user=user, env=env, text=True, start_new_session=True,
                          stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         return self._complete(proc, argv, timeout, check, input)
