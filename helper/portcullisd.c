@@ -52,8 +52,8 @@ reload_cb (gpointer user_data)
       PcRulesetState state;
       daemon->ruleset.fail_open = settings->fail_mode == PC_FAIL_OPEN;
       if (!pc_ruleset_install (&daemon->ruleset, &state, &error))
-        g_warning ("cannot switch to fail-mode %s: %s", pc_fail_mode_to_string (settings->fail_mode),
-                   error->message);
+        g_warning ("cannot switch to fail-mode %s: %s",
+                   pc_fail_mode_to_string (settings->fail_mode), error->message);
       pc_ruleset_state_clear (&state);
     }
   g_clear_pointer (&daemon->settings, pc_settings_unref);
@@ -148,7 +148,7 @@ main (int argc, char **argv)
       return 1;
     }
 
-  engine_config.queue_num = (guint16) queue_num;
+  engine_config.queue_num = (guint16)queue_num;
   engine_config.cgroup_path = no_bpf ? NULL : cgroup;
   engine_config.verbose = verbose;
   /* The queue is bound before any rule sends packets to it, so fail-closed never drops
@@ -163,7 +163,7 @@ main (int argc, char **argv)
   if (pc_attrib_get_degraded_reason (pc_engine_get_attrib (daemon.engine)) != NULL)
     g_warning ("%s", pc_attrib_get_degraded_reason (pc_engine_get_attrib (daemon.engine)));
 
-  daemon.ruleset.queue_num = (guint16) queue_num;
+  daemon.ruleset.queue_num = (guint16)queue_num;
   daemon.ruleset.fail_open = daemon.settings->fail_mode == PC_FAIL_OPEN;
   if (!pc_ruleset_install (&daemon.ruleset, &state, &error))
     {
@@ -198,9 +198,9 @@ main (int argc, char **argv)
   {
     PcEngineStats stats;
     pc_engine_get_stats (daemon.engine, &stats);
-    g_message ("%" G_GUINT64_FORMAT " flows decided (%" G_GUINT64_FORMAT " allowed, %"
-               G_GUINT64_FORMAT " blocked, %" G_GUINT64_FORMAT " cut) from %" G_GUINT64_FORMAT
-               " queued packets",
+    g_message ("%" G_GUINT64_FORMAT " flows decided (%" G_GUINT64_FORMAT
+               " allowed, %" G_GUINT64_FORMAT " blocked, %" G_GUINT64_FORMAT
+               " cut) from %" G_GUINT64_FORMAT " queued packets",
                stats.flows, stats.allowed, stats.blocked, stats.cut, stats.packets);
   }
   g_clear_pointer (&daemon.engine, pc_engine_free);

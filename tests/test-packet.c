@@ -11,7 +11,7 @@ ipv4 (guint8 proto, const guint8 *l4, gsize l4len, guint16 frag, guint ihl_words
   GByteArray *p = g_byte_array_new ();
   guint8 h[60] = { 0 };
   gsize hl = ihl_words * 4;
-  guint16 total = (guint16) (hl + l4len);
+  guint16 total = (guint16)(hl + l4len);
 
   h[0] = 0x40 | ihl_words;
   h[2] = total >> 8;
@@ -20,8 +20,8 @@ ipv4 (guint8 proto, const guint8 *l4, gsize l4len, guint16 frag, guint ihl_words
   h[7] = frag & 0xff;
   h[8] = 64;
   h[9] = proto;
-  memcpy (h + 12, (guint8[]) { 10, 77, 0, 2 }, 4);
-  memcpy (h + 16, (guint8[]) { 10, 77, 0, 1 }, 4);
+  memcpy (h + 12, (guint8[]){ 10, 77, 0, 2 }, 4);
+  memcpy (h + 16, (guint8[]){ 10, 77, 0, 1 }, 4);
   g_byte_array_append (p, h, hl);
   g_byte_array_append (p, l4, l4len);
   return p;
@@ -87,8 +87,8 @@ test_ipv4_icmp (void)
   PcPacketInfo info;
 
   g_assert_true (pc_packet_parse (p->data, p->len, &info));
-  g_assert_cmpuint (info.dport, ==, 8);       /* type */
-  g_assert_cmpuint (info.sport, ==, 0x1234);  /* echo id */
+  g_assert_cmpuint (info.dport, ==, 8);      /* type */
+  g_assert_cmpuint (info.sport, ==, 0x1234); /* echo id */
 }
 
 static void
@@ -104,7 +104,7 @@ test_ipv4_later_fragment_has_no_ports (void)
 static void
 test_ipv6_extension_headers (void)
 {
-  guint8 rest[8 + 8 + sizeof udp_dns] = { 44, 0 };  /* hop-by-hop -> fragment -> udp */
+  guint8 rest[8 + 8 + sizeof udp_dns] = { 44, 0 }; /* hop-by-hop -> fragment -> udp */
   PcPacketInfo info;
   char buf[PC_ADDR_STRLEN];
 

@@ -61,7 +61,8 @@ test_bad_values_are_reported (void)
     const char *text;
     const char *expect;
   } cases[] = {
-    { "[global]\ndefault-action=maybe\n", "default-action: 'maybe' is not one of allow|block|prompt" },
+    { "[global]\ndefault-action=maybe\n",
+      "default-action: 'maybe' is not one of allow|block|prompt" },
     { "[global]\nblock-reaction=explode\n", "block-reaction: 'explode' is not one of drop|reject" },
     { "[global]\nfail-mode=sideways\n", "fail-mode: 'sideways' is not one of open|closed" },
     { "[global]\nendpoints=+ 10.0.0.1;- 10.0.0.0/33;\n", "endpoints: line 2: '10.0.0.0/33'" },

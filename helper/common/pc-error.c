@@ -25,5 +25,5 @@ pc_error_quark (void)
 
   g_dbus_error_register_error_domain ("pc-error-quark", &quark, pc_error_entries,
                                       G_N_ELEMENTS (pc_error_entries));
-  return (GQuark) quark;
+  return (GQuark)quark;
 }

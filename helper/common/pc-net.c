@@ -9,7 +9,8 @@
 const char *
 pc_addr_to_string (const PcAddr *addr, char buf[PC_ADDR_STRLEN])
 {
-  if (inet_ntop (addr->family == AF_INET6 ? AF_INET6 : AF_INET, addr->b, buf, PC_ADDR_STRLEN) == NULL)
+  if (inet_ntop (addr->family == AF_INET6 ? AF_INET6 : AF_INET, addr->b, buf, PC_ADDR_STRLEN)
+      == NULL)
     g_strlcpy (buf, "?", PC_ADDR_STRLEN);
   return buf;
 }
@@ -57,20 +58,20 @@ pc_proto_to_string (guint8 proto)
 {
   switch (proto)
     {
-    case IPPROTO_TCP:
-      return "tcp";
-    case IPPROTO_UDP:
-      return "udp";
-    case IPPROTO_ICMP:
-      return "icmp";
-    case IPPROTO_ICMPV6:
-      return "icmpv6";
-    case IPPROTO_SCTP:
-      return "sctp";
-    case IPPROTO_UDPLITE:
-      return "udplite";
-    default:
-      return "other";
+      case IPPROTO_TCP:
+        return "tcp";
+      case IPPROTO_UDP:
+        return "udp";
+      case IPPROTO_ICMP:
+        return "icmp";
+      case IPPROTO_ICMPV6:
+        return "icmpv6";
+      case IPPROTO_SCTP:
+        return "sctp";
+      case IPPROTO_UDPLITE:
+        return "udplite";
+      default:
+        return "other";
     }
 }
 

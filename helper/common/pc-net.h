@@ -30,8 +30,8 @@ typedef enum
  * the remote port holds the type and the local port the echo id. */
 typedef struct
 {
-  guint8 family; /* AF_INET or AF_INET6 */
-  guint8 proto;  /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6, ... */
+  guint8 family;    /* AF_INET or AF_INET6 */
+  guint8 proto;     /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6, ... */
   guint8 direction; /* PcDirection: who opened the flow */
   guint8 pad_;
   guint16 lport;

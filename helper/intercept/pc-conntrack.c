@@ -20,7 +20,7 @@
 
 struct _PcConntrack
 {
-  struct mnl_socket *nl;  /* requests: update, delete */
+  struct mnl_socket *nl; /* requests: update, delete */
   guint32 portid;
   guint32 seq;
   struct nfct_handle *events;
@@ -43,7 +43,7 @@ pc_conntrack_new (GError **error)
       return NULL;
     }
   self->portid = mnl_socket_get_portid (self->nl);
-  self->seq = (guint32) g_get_monotonic_time ();
+  self->seq = (guint32)g_get_monotonic_time ();
 
   self->events = nfct_open (CONNTRACK, NF_NETLINK_CONNTRACK_DESTROY);
   if (self->events == NULL)
@@ -179,7 +179,7 @@ fill_tuple (struct nf_conntrack *ct, const PcFlowKey *key)
   if (key->proto == IPPROTO_ICMP || key->proto == IPPROTO_ICMPV6)
     {
       nfct_set_attr_u16 (ct, ATTR_ICMP_ID, htons (key->lport));
-      nfct_set_attr_u8 (ct, ATTR_ICMP_TYPE, (guint8) key->rport);
+      nfct_set_attr_u8 (ct, ATTR_ICMP_TYPE, (guint8)key->rport);
       nfct_set_attr_u8 (ct, ATTR_ICMP_CODE, 0);
     }
   else
@@ -190,8 +190,12 @@ fill_tuple (struct nf_conntrack *ct, const PcFlowKey *key)
 }
 
 static gboolean
-ct_request (PcConntrack *self, guint16 msg, const PcFlowKey *key, gboolean with_mark,
-            guint32 bits, GError **error)
+ct_request (PcConntrack *self,
+            guint16 msg,
+            const PcFlowKey *key,
+            gboolean with_mark,
+            guint32 bits,
+            GError **error)
 {
   char buf[MNL_SOCKET_BUFFER_SIZE];
   struct nf_conntrack *ct = nfct_new ();
@@ -294,8 +298,8 @@ pc_socket_destroy (const PcFlowKey *key, GError **error)
   if (!ok && err != ENOENT)
     {
       g_autofree char *flow = pc_flow_key_to_string (key);
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "cannot destroy socket of %s: %s",
-                   flow, g_strerror (err));
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
+                   "cannot destroy socket of %s: %s", flow, g_strerror (err));
       return FALSE;
     }
   return TRUE;

@@ -24,8 +24,8 @@ int pc_conntrack_get_event_fd (PcConntrack *self);
 void pc_conntrack_dispatch_events (PcConntrack *self, PcConntrackEndFunc func, gpointer user_data);
 
 /* key->direction says which side opened the flow. */
-gboolean pc_conntrack_set_mark (PcConntrack *self, const PcFlowKey *key, guint32 bits,
-                                GError **error);
+gboolean
+pc_conntrack_set_mark (PcConntrack *self, const PcFlowKey *key, guint32 bits, GError **error);
 gboolean pc_conntrack_delete (PcConntrack *self, const PcFlowKey *key, GError **error);
 /* Destroys the local TCP/UDP socket of the flow (SOCK_DESTROY): the program sees ECONNABORTED. */
 gboolean pc_socket_destroy (const PcFlowKey *key, GError **error);

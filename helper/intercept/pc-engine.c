@@ -44,7 +44,7 @@ struct _PcEngine
 
   PcEngineStats counters; /* packet thread only */
   GMutex stats_lock;
-  PcEngineStats stats;    /* copy for other threads, under stats_lock */
+  PcEngineStats stats; /* copy for other threads, under stats_lock */
 };
 
 static void
@@ -63,7 +63,7 @@ pc_engine_new (const PcEngineConfig *config, PcSettings *settings, GError **erro
   self->self_pid = getpid ();
   self->settings = pc_settings_ref (settings);
   self->flows = g_hash_table_new_full (pc_flow_key_hash, pc_flow_key_equal, NULL,
-                                       (GDestroyNotify) flow_free);
+                                       (GDestroyNotify)flow_free);
   g_mutex_init (&self->stats_lock);
 
   self->queue = pc_nfqueue_open (config->queue_num, settings->fail_mode == PC_FAIL_OPEN, error);
@@ -142,7 +142,7 @@ log_flow (PcEngine *self, const PcFlow *flow, const char *what)
     return;
   text = pc_flow_key_to_string (&flow->key);
   g_message ("%s %s pid=%d uid=%d comm=%s exe=%s kind=%s app=%s verdict=%s reason=%s", what, text,
-             (int) flow->pid, flow->uid == (uid_t) -1 ? -1 : (int) flow->uid,
+             (int)flow->pid, flow->uid == (uid_t)-1 ? -1 : (int)flow->uid,
              flow->comm[0] ? flow->comm : (flow->process ? flow->process->comm : "-"),
              flow->process && flow->process->exe ? flow->process->exe : "-",
              flow->process ? pc_app_kind_to_string (flow->process->kind) : "-",
@@ -193,7 +193,7 @@ on_packet (const PcNfqPacket *p, gpointer user_data)
   if (pc_attrib_find_owner (self->attrib, &key, &owner) && owner.pid > 0)
     {
       flow->pid = owner.pid;
-      if (owner.uid != (uid_t) -1)
+      if (owner.uid != (uid_t)-1)
         flow->uid = owner.uid;
       flow->own = owner.pid == self->self_pid;
       memcpy (flow->comm, owner.comm, sizeof flow->comm);
@@ -291,8 +291,8 @@ apply_change (PcEngine *self, PcFlow *flow)
 static gboolean
 apply_settings_cb (gpointer user_data)
 {
-  PcEngine *self = ((gpointer *) user_data)[0];
-  PcSettings *settings = ((gpointer *) user_data)[1];
+  PcEngine *self = ((gpointer *)user_data)[0];
+  PcSettings *settings = ((gpointer *)user_data)[1];
   GHashTableIter iter;
   PcFlow *flow;
   g_autoptr (GPtrArray) changed = g_ptr_array_new ();
@@ -301,7 +301,7 @@ apply_settings_cb (gpointer user_data)
   self->settings = pc_settings_ref (settings);
 
   g_hash_table_iter_init (&iter, self->flows);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &flow))
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&flow))
     {
       PcVerdict before = flow->decision.verdict;
       decide (self, flow);
@@ -316,8 +316,8 @@ apply_settings_cb (gpointer user_data)
       log_flow (self, flow, flow->decision.verdict == PC_VERDICT_BLOCK ? "cut" : "reallow");
       apply_change (self, flow);
     }
-  g_message ("settings applied: %u live flows re-decided, %u changed", g_hash_table_size (self->flows),
-             changed->len);
+  g_message ("settings applied: %u live flows re-decided, %u changed",
+             g_hash_table_size (self->flows), changed->len);
   publish_stats (self);
   return G_SOURCE_REMOVE;
 }
@@ -325,7 +325,7 @@ apply_settings_cb (gpointer user_data)
 static void
 free_settings_data (gpointer data)
 {
-  pc_settings_unref (((gpointer *) data)[1]);
+  pc_settings_unref (((gpointer *)data)[1]);
   g_free (data);
 }
 

@@ -22,12 +22,12 @@ typedef struct
 
 typedef struct
 {
-  guint64 packets;   /* packets received from the queue */
-  guint64 flows;     /* flows decided */
+  guint64 packets; /* packets received from the queue */
+  guint64 flows;   /* flows decided */
   guint64 allowed;
   guint64 blocked;
-  guint64 cut;       /* live flows cut after a settings change */
-  guint live_flows;  /* flows in the table now */
+  guint64 cut;      /* live flows cut after a settings change */
+  guint live_flows; /* flows in the table now */
 } PcEngineStats;
 
 /* Opens the queue (before any rule sends packets to it) and attribution. */

@@ -149,7 +149,7 @@ queue_msg_cb (const struct nlmsghdr *nlh, void *data)
 
   ph = mnl_attr_get_payload (attr[NFQA_PACKET_HDR]);
   pkt.id = ntohl (ph->packet_id);
-  pkt.uid = (guint32) -1;
+  pkt.uid = (guint32)-1;
   if (attr[NFQA_MARK])
     pkt.mark = ntohl (mnl_attr_get_u32 (attr[NFQA_MARK]));
   if (attr[NFQA_IFINDEX_INDEV])
@@ -194,8 +194,7 @@ pc_nfqueue_verdict (PcNfqueue *self, guint32 id, guint32 verdict, gboolean set_m
   if (self->send_len + PC_NFQ_VERDICT_MAX > PC_NFQ_SEND_BUF)
     pc_nfqueue_flush (self, NULL);
 
-  nlh = nfq_nlmsg_put ((char *) self->send_buf + self->send_len, NFQNL_MSG_VERDICT,
-                       self->queue_num);
+  nlh = nfq_nlmsg_put ((char *)self->send_buf + self->send_len, NFQNL_MSG_VERDICT, self->queue_num);
   nfq_nlmsg_verdict_put (nlh, id, verdict);
   if (set_mark)
     nfq_nlmsg_verdict_put_mark (nlh, mark);
@@ -229,8 +228,7 @@ pc_nfqueue_dispatch (PcNfqueue *self, PcNfqPacketFunc func, gpointer user_data, 
                        "cannot read from nfqueue %u: %s", self->queue_num, g_strerror (err));
           return FALSE;
         }
-      if (mnl_cb_run (self->recv_buf, n, 0, self->portid, queue_msg_cb, &dd) < 0
-          && errno != ENOENT)
+      if (mnl_cb_run (self->recv_buf, n, 0, self->portid, queue_msg_cb, &dd) < 0 && errno != ENOENT)
         g_debug ("malformed nfqueue message: %s", g_strerror (errno));
       if (self->send_len > PC_NFQ_SEND_BUF / 2)
         pc_nfqueue_flush (self, NULL);

@@ -13,10 +13,10 @@ typedef struct _PcNfqueue PcNfqueue;
 typedef struct
 {
   guint32 id;
-  guint32 mark;       /* packet mark (0 when the kernel sent none) */
-  guint32 indev;      /* 0: none (locally generated) */
+  guint32 mark;  /* packet mark (0 when the kernel sent none) */
+  guint32 indev; /* 0: none (locally generated) */
   guint32 outdev;
-  guint32 uid;        /* socket uid, (guint32)-1 when unknown */
+  guint32 uid; /* socket uid, (guint32)-1 when unknown */
   const guint8 *payload;
   gsize payload_len;
 } PcNfqPacket;
@@ -33,12 +33,12 @@ int pc_nfqueue_get_fd (PcNfqueue *self);
 
 /* Reads every message waiting on the socket without blocking and calls func for each packet,
  * then sends the verdicts queued meanwhile. */
-gboolean pc_nfqueue_dispatch (PcNfqueue *self, PcNfqPacketFunc func, gpointer user_data,
-                              GError **error);
+gboolean
+pc_nfqueue_dispatch (PcNfqueue *self, PcNfqPacketFunc func, gpointer user_data, GError **error);
 
 /* Queues a verdict (NF_ACCEPT, NF_DROP, NF_REPEAT), optionally replacing the packet mark. */
-void pc_nfqueue_verdict (PcNfqueue *self, guint32 id, guint32 verdict, gboolean set_mark,
-                         guint32 mark);
+void
+pc_nfqueue_verdict (PcNfqueue *self, guint32 id, guint32 verdict, gboolean set_mark, guint32 mark);
 /* Sends queued verdicts now (for verdicts given outside of dispatch). */
 gboolean pc_nfqueue_flush (PcNfqueue *self, GError **error);
 

@@ -12,7 +12,7 @@
 static guint16
 read_be16 (const guint8 *p)
 {
-  return (guint16) ((p[0] << 8) | p[1]);
+  return (guint16)((p[0] << 8) | p[1]);
 }
 
 static void
@@ -22,29 +22,29 @@ parse_l4 (const guint8 *l4, gsize len, gboolean first_fragment, PcPacketInfo *ou
     return;
   switch (out->proto)
     {
-    case IPPROTO_TCP:
-    case IPPROTO_UDP:
-    case IPPROTO_UDPLITE:
-    case IPPROTO_SCTP:
-    case IPPROTO_DCCP:
-      if (len >= 4)
-        {
-          out->sport = read_be16 (l4);
-          out->dport = read_be16 (l4 + 2);
-          out->has_ports = TRUE;
-        }
-      break;
-    case IPPROTO_ICMP:
-    case IPPROTO_ICMPV6:
-      if (len >= 8)
-        {
-          out->dport = l4[0];
-          out->sport = read_be16 (l4 + 4);
-          out->has_ports = TRUE;
-        }
-      break;
-    default:
-      break;
+      case IPPROTO_TCP:
+      case IPPROTO_UDP:
+      case IPPROTO_UDPLITE:
+      case IPPROTO_SCTP:
+      case IPPROTO_DCCP:
+        if (len >= 4)
+          {
+            out->sport = read_be16 (l4);
+            out->dport = read_be16 (l4 + 2);
+            out->has_ports = TRUE;
+          }
+        break;
+      case IPPROTO_ICMP:
+      case IPPROTO_ICMPV6:
+        if (len >= 8)
+          {
+            out->dport = l4[0];
+            out->sport = read_be16 (l4 + 4);
+            out->has_ports = TRUE;
+          }
+        break;
+      default:
+        break;
     }
 }
 
@@ -56,7 +56,7 @@ parse_ipv4 (const guint8 *data, gsize len, PcPacketInfo *out)
 
   if (len < 20)
     return FALSE;
-  ihl = (gsize) (data[0] & 0x0f) * 4;
+  ihl = (gsize)(data[0] & 0x0f) * 4;
   total = read_be16 (data + 2);
   if (ihl < 20 || ihl > len)
     return FALSE;
@@ -91,29 +91,29 @@ parse_ipv6 (const guint8 *data, gsize len, PcPacketInfo *out)
     {
       switch (next)
         {
-        case IPPROTO_HOPOPTS:
-        case IPPROTO_ROUTING:
-        case IPPROTO_DSTOPTS:
-          if (off + 2 > len)
-            return FALSE;
-          next = data[off];
-          off += ((gsize) data[off + 1] + 1) * 8;
-          continue;
-        case IPPROTO_FRAGMENT:
-          if (off + 8 > len)
-            return FALSE;
-          first_fragment = (read_be16 (data + off + 2) & 0xfff8) == 0;
-          next = data[off];
-          off += 8;
-          continue;
-        case IPPROTO_AH:
-          if (off + 2 > len)
-            return FALSE;
-          next = data[off];
-          off += ((gsize) data[off + 1] + 2) * 4;
-          continue;
-        default:
-          break;
+          case IPPROTO_HOPOPTS:
+          case IPPROTO_ROUTING:
+          case IPPROTO_DSTOPTS:
+            if (off + 2 > len)
+              return FALSE;
+            next = data[off];
+            off += ((gsize)data[off + 1] + 1) * 8;
+            continue;
+          case IPPROTO_FRAGMENT:
+            if (off + 8 > len)
+              return FALSE;
+            first_fragment = (read_be16 (data + off + 2) & 0xfff8) == 0;
+            next = data[off];
+            off += 8;
+            continue;
+          case IPPROTO_AH:
+            if (off + 2 > len)
+              return FALSE;
+            next = data[off];
+            off += ((gsize)data[off + 1] + 2) * 4;
+            continue;
+          default:
+            break;
         }
       break;
     }
@@ -132,11 +132,11 @@ pc_packet_parse (const guint8 *data, gsize len, PcPacketInfo *out)
     return FALSE;
   switch (data[0] >> 4)
     {
-    case 4:
-      return parse_ipv4 (data, len, out);
-    case 6:
-      return parse_ipv6 (data, len, out);
-    default:
-      return FALSE;
+      case 4:
+        return parse_ipv4 (data, len, out);
+      case 6:
+        return parse_ipv6 (data, len, out);
+      default:
+        return FALSE;
     }
 }

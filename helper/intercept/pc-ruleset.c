@@ -31,8 +31,8 @@ append_removal (GString *script, const char *save)
       if (g_str_has_prefix (line, ":PORTCULLIS-"))
         {
           const char *end = strchr (line, ' ');
-          g_ptr_array_add (chains, g_strndup (line + 1, end ? (gsize) (end - line - 1)
-                                                            : strlen (line + 1)));
+          g_ptr_array_add (chains,
+                           g_strndup (line + 1, end ? (gsize)(end - line - 1) : strlen (line + 1)));
         }
       else if (g_str_has_prefix (line, "-A ") && strstr (line, " -j PORTCULLIS-") != NULL
                && !g_str_has_prefix (line, "-A PORTCULLIS-"))
@@ -42,9 +42,9 @@ append_removal (GString *script, const char *save)
         }
     }
   for (guint i = 0; i < chains->len; i++)
-    g_string_append_printf (script, "-F %s\n", (char *) chains->pdata[i]);
+    g_string_append_printf (script, "-F %s\n", (char *)chains->pdata[i]);
   for (guint i = 0; i < chains->len; i++)
-    g_string_append_printf (script, "-X %s\n", (char *) chains->pdata[i]);
+    g_string_append_printf (script, "-X %s\n", (char *)chains->pdata[i]);
 }
 
 char *
@@ -79,8 +79,8 @@ pc_ruleset_build (const PcRulesetConfig *config, gboolean ipv6, const char *curr
       const char *chain = our_jumps[i][1];
       const guint32 verdicts[] = { PC_MARK_ALLOW, PC_MARK_DROP, PC_MARK_REJECT };
 
-      g_string_append_printf (s, "-A %s -m mark --mark 0x%x/0x%x -j RETURN\n", chain,
-                              PC_MARK_OWN, PC_MARK_MASK);
+      g_string_append_printf (s, "-A %s -m mark --mark 0x%x/0x%x -j RETURN\n", chain, PC_MARK_OWN,
+                              PC_MARK_MASK);
       for (guint v = 0; v < G_N_ELEMENTS (verdicts); v++)
         g_string_append_printf (s, "-A %s -m mark --mark 0x%x/0x%x -j PORTCULLIS-SAVE\n", chain,
                                 verdicts[v], PC_MARK_MASK);
@@ -88,16 +88,17 @@ pc_ruleset_build (const PcRulesetConfig *config, gboolean ipv6, const char *curr
                               PC_MARK_ALLOW, PC_MARK_MASK);
       g_string_append_printf (s, "-A %s -m connmark --mark 0x%x/0x%x -j DROP\n", chain,
                               PC_MARK_DROP, PC_MARK_MASK);
-      g_string_append_printf (s, "-A %s -m connmark --mark 0x%x/0x%x -j PORTCULLIS-REJECT\n",
-                              chain, PC_MARK_REJECT, PC_MARK_MASK);
+      g_string_append_printf (s, "-A %s -m connmark --mark 0x%x/0x%x -j PORTCULLIS-REJECT\n", chain,
+                              PC_MARK_REJECT, PC_MARK_MASK);
       /* No conntrack entry (neighbour discovery, invalid packets): nothing to attribute. */
       g_string_append_printf (s, "-A %s -m conntrack --ctstate INVALID,UNTRACKED -j RETURN\n",
                               chain);
       g_string_append_printf (s, "-A %s -m conntrack --ctdir REPLY -j RETURN\n", chain);
       g_string_append_printf (s, "-A %s %s\n", chain, queue);
     }
-  g_string_append_printf (s, "-A PORTCULLIS-SAVE -j CONNMARK --save-mark --nfmask 0x%x --ctmask 0x%x\n",
-                          PC_MARK_MASK, PC_MARK_MASK);
+  g_string_append_printf (
+      s, "-A PORTCULLIS-SAVE -j CONNMARK --save-mark --nfmask 0x%x --ctmask 0x%x\n", PC_MARK_MASK,
+      PC_MARK_MASK);
   g_string_append_printf (s, "-A PORTCULLIS-SAVE -j MARK --set-xmark 0x0/0x%x\n", PC_MARK_MASK);
   /* The RST or ICMP error we send back to a local program belongs to the rejected flow
    * (reply direction) and must not be rejected in turn. */
@@ -118,8 +119,9 @@ run_tool (const char *const *argv, const char *input, char **output, GError **er
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
 
-  proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                      | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+  proc = g_subprocess_newv (argv,
+                            G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                | G_SUBPROCESS_FLAGS_STDERR_PIPE,
                             error);
   if (proc == NULL)
     return FALSE;
@@ -140,8 +142,8 @@ static gboolean
 install_family (const PcRulesetConfig *config, gboolean ipv6, GError **error)
 {
   const char *save_argv[] = { ipv6 ? "ip6tables-save" : "iptables-save", "-t", "filter", NULL };
-  const char *restore_argv[] = { ipv6 ? "ip6tables-restore" : "iptables-restore", "-w", "5",
-                                 "--noflush", NULL };
+  const char *restore_argv[]
+      = { ipv6 ? "ip6tables-restore" : "iptables-restore", "-w", "5", "--noflush", NULL };
   g_autofree char *save = NULL;
   g_autofree char *script = NULL;
 
@@ -156,8 +158,8 @@ static gboolean
 remove_family (gboolean ipv6, GError **error)
 {
   const char *save_argv[] = { ipv6 ? "ip6tables-save" : "iptables-save", "-t", "filter", NULL };
-  const char *restore_argv[] = { ipv6 ? "ip6tables-restore" : "iptables-restore", "-w", "5",
-                                 "--noflush", NULL };
+  const char *restore_argv[]
+      = { ipv6 ? "ip6tables-restore" : "iptables-restore", "-w", "5", "--noflush", NULL };
   g_autofree char *save = NULL;
   g_autofree char *script = NULL;
 

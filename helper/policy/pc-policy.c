@@ -35,7 +35,7 @@ pc_policy_decide (PcSettings *settings, const PcDecisionInput *input, PcDecision
   if (result.rule != NULL)
     {
       out->verdict = pc_rule_get_action (result.rule) == PC_ACTION_ALLOW ? PC_VERDICT_ALLOW
-                                                                          : PC_VERDICT_BLOCK;
+                                                                         : PC_VERDICT_BLOCK;
       out->kind = PC_REASON_RULE;
       snprintf (out->reason, sizeof out->reason, "global %s rule %u '%s'",
                 inbound ? "inbound-endpoints" : "endpoints", pc_rule_get_line (result.rule),
@@ -46,21 +46,21 @@ pc_policy_decide (PcSettings *settings, const PcDecisionInput *input, PcDecision
   out->kind = PC_REASON_DEFAULT;
   switch (settings->default_action)
     {
-    case PC_DEFAULT_ALLOW:
-      out->verdict = PC_VERDICT_ALLOW;
-      g_strlcpy (out->reason, "default action: allow", sizeof out->reason);
-      break;
-    case PC_DEFAULT_BLOCK:
-      out->verdict = PC_VERDICT_BLOCK;
-      g_strlcpy (out->reason, "default action: block", sizeof out->reason);
-      break;
-    case PC_DEFAULT_PROMPT:
-    default:
-      /* Prompts need the D-Bus service and a prompt agent; until one answers, the safe
+      case PC_DEFAULT_ALLOW:
+        out->verdict = PC_VERDICT_ALLOW;
+        g_strlcpy (out->reason, "default action: allow", sizeof out->reason);
+        break;
+      case PC_DEFAULT_BLOCK:
+        out->verdict = PC_VERDICT_BLOCK;
+        g_strlcpy (out->reason, "default action: block", sizeof out->reason);
+        break;
+      case PC_DEFAULT_PROMPT:
+      default:
+        /* Prompts need the D-Bus service and a prompt agent; until one answers, the safe
        * outcome of an unanswered prompt applies. */
-      out->verdict = PC_VERDICT_BLOCK;
-      g_strlcpy (out->reason, "default action: prompt (no prompt agent, blocked)",
-                 sizeof out->reason);
-      break;
+        out->verdict = PC_VERDICT_BLOCK;
+        g_strlcpy (out->reason, "default action: prompt (no prompt agent, blocked)",
+                   sizeof out->reason);
+        break;
     }
 }

@@ -18,9 +18,9 @@ typedef enum
 
 typedef enum
 {
-  PC_REASON_OWN,      /* Portcullis' own traffic */
-  PC_REASON_RULE,     /* an endpoint rule matched */
-  PC_REASON_DEFAULT,  /* the default action */
+  PC_REASON_OWN,     /* Portcullis' own traffic */
+  PC_REASON_RULE,    /* an endpoint rule matched */
+  PC_REASON_DEFAULT, /* the default action */
 } PcReasonKind;
 
 #define PC_REASON_LEN 192

@@ -22,27 +22,28 @@ typedef struct _PcRuleList PcRuleList;
 typedef struct _PcMatchInput PcMatchInput;
 
 /* Answers whether the flow's domain/address is on filter list list_id ("MAL", "TRAC", ...). */
-typedef gboolean (*PcListLookupFunc) (const char *list_id, const PcMatchInput *input,
+typedef gboolean (*PcListLookupFunc) (const char *list_id,
+                                      const PcMatchInput *input,
                                       gpointer user_data);
 
 struct _PcMatchInput
 {
-  const PcFlowKey *key;       /* required; key->direction says inbound or outbound */
-  PcScope scope;              /* pc_scope_classify (&key->raddr), computed once by the caller */
-  const char *domain;         /* lower-case, no trailing dot; NULL when not known */
-  const char *const *cnames;  /* CNAME chain of the domain (NULL-terminated), or NULL */
-  const char *country;        /* ISO 3166 alpha-2, upper case; NULL when unknown */
-  const char *continent;      /* two-letter continent code (EU, NA, ...); NULL when unknown */
-  guint32 asn;                /* 0 when unknown */
-  gboolean geo_available;     /* FALSE: no geo database; country/ASN rules cannot be judged */
-  PcListLookupFunc in_list;   /* may be NULL: L:ID rules then never match */
+  const PcFlowKey *key;      /* required; key->direction says inbound or outbound */
+  PcScope scope;             /* pc_scope_classify (&key->raddr), computed once by the caller */
+  const char *domain;        /* lower-case, no trailing dot; NULL when not known */
+  const char *const *cnames; /* CNAME chain of the domain (NULL-terminated), or NULL */
+  const char *country;       /* ISO 3166 alpha-2, upper case; NULL when unknown */
+  const char *continent;     /* two-letter continent code (EU, NA, ...); NULL when unknown */
+  guint32 asn;               /* 0 when unknown */
+  gboolean geo_available;    /* FALSE: no geo database; country/ASN rules cannot be judged */
+  PcListLookupFunc in_list;  /* may be NULL: L:ID rules then never match */
   gpointer user_data;
 };
 
 typedef struct
 {
-  const PcRule *rule;         /* the first matching rule, NULL if none */
-  gboolean geo_unavailable;   /* a country/continent/ASN rule was skipped for lack of geo data */
+  const PcRule *rule;       /* the first matching rule, NULL if none */
+  gboolean geo_unavailable; /* a country/continent/ASN rule was skipped for lack of geo data */
 } PcMatchResult;
 
 /* The grammar and the decisions DESIGN.md leaves open (local ports are written "tcp/local:22"
@@ -67,9 +68,9 @@ gboolean pc_rule_list_has_domain_rules (const PcRuleList *self);
 void pc_rule_list_match (const PcRuleList *self, const PcMatchInput *input, PcMatchResult *result);
 
 PcAction pc_rule_get_action (const PcRule *rule);
-guint pc_rule_get_line (const PcRule *rule);        /* 1-based line in the parsed text */
-const char *pc_rule_get_text (const PcRule *rule);  /* the rule as written, trimmed */
-guint pc_rule_get_index (const PcRule *rule);       /* 0-based position in its list */
+guint pc_rule_get_line (const PcRule *rule);       /* 1-based line in the parsed text */
+const char *pc_rule_get_text (const PcRule *rule); /* the rule as written, trimmed */
+guint pc_rule_get_index (const PcRule *rule);      /* 0-based position in its list */
 
 /* Validates one rule line (for D-Bus "add rule"); same error format without the line prefix. */
 gboolean pc_rule_validate (const char *line, GError **error);

@@ -9,9 +9,9 @@ G_BEGIN_DECLS
 typedef enum
 {
   PC_SCOPE_LOCALHOST, /* 127.0.0.0/8, ::1, and this host's own addresses when the caller says so */
-  PC_SCOPE_LAN,       /* RFC 1918, 100.64/10 CGNAT, link-local, ULA fc00::/7, fe80::/10, multicast, broadcast */
-  PC_SCOPE_INTERNET,  /* everything globally routable */
-  PC_SCOPE_INVALID,   /* unspecified (0.0.0.0, ::), reserved ranges that never leave a host */
+  PC_SCOPE_LAN, /* RFC 1918, 100.64/10 CGNAT, link-local, ULA fc00::/7, fe80::/10, multicast, broadcast */
+  PC_SCOPE_INTERNET, /* everything globally routable */
+  PC_SCOPE_INVALID,  /* unspecified (0.0.0.0, ::), reserved ranges that never leave a host */
 } PcScope;
 
 PcScope pc_scope_classify (const PcAddr *addr);

@@ -62,11 +62,7 @@ pc_settings_unref (PcSettings *self)
 
 /* Reads an enumerated key; absent keys keep *value. */
 static gboolean
-read_enum (GKeyFile *kf,
-           const char *key,
-           const char *const *names,
-           int *value,
-           GError **error)
+read_enum (GKeyFile *kf, const char *key, const char *const *names, int *value, GError **error)
 {
   g_autofree char *text = g_key_file_get_string (kf, "global", key, NULL);
 
@@ -80,17 +76,14 @@ read_enum (GKeyFile *kf,
         return TRUE;
       }
 
-  g_autofree char *choices = g_strjoinv ("|", (char **) names);
+  g_autofree char *choices = g_strjoinv ("|", (char **)names);
   g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING, "%s: '%s' is not one of %s", key, text,
                choices);
   return FALSE;
 }
 
 static gboolean
-read_rules (GKeyFile *kf,
-            const char *key,
-            PcRuleList **rules,
-            GError **error)
+read_rules (GKeyFile *kf, const char *key, PcRuleList **rules, GError **error)
 {
   g_auto (GStrv) lines = NULL;
   PcRuleList *parsed;
@@ -103,7 +96,7 @@ read_rules (GKeyFile *kf,
       g_prefix_error (error, "%s: ", key);
       return FALSE;
     }
-  parsed = pc_rule_list_parse_strv ((const char *const *) lines, error);
+  parsed = pc_rule_list_parse_strv ((const char *const *)lines, error);
   if (parsed == NULL)
     {
       g_prefix_error (error, "%s: ", key);
@@ -128,8 +121,7 @@ pc_settings_load (const char *path, GError **error)
     {
       if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         return g_steal_pointer (&self);
-      g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING, "%s: %s", path,
-                   local_error->message);
+      g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING, "%s: %s", path, local_error->message);
       return NULL;
     }
 

@@ -34,8 +34,8 @@ now_us (void)
 static int
 parse_addr (const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)
 {
-  struct sockaddr_in *in4 = (struct sockaddr_in *) ss;
-  struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) ss;
+  struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+  struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
 
   memset (ss, 0, sizeof *ss);
   if (inet_pton (AF_INET, host, &in4->sin_addr) == 1)
@@ -59,7 +59,7 @@ parse_addr (const char *host, int port, struct sockaddr_storage *ss, socklen_t *
 static int
 cmp_double (const void *a, const void *b)
 {
-  double x = *(const double *) a, y = *(const double *) b;
+  double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
 }
 
@@ -68,7 +68,7 @@ report (double *lat, int n, double total_us)
 {
   qsort (lat, n, sizeof *lat, cmp_double);
   printf ("rate=%.1f p50_us=%.1f p99_us=%.1f n=%d\n", n / (total_us / 1e6), lat[n / 2],
-          lat[(int) (n * 0.99)], n);
+          lat[(int)(n * 0.99)], n);
 }
 
 /* One TCP connect; returns its latency in µs, or a negative value on failure. */
@@ -79,7 +79,7 @@ one_connect (const struct sockaddr_storage *ss, socklen_t len)
   struct linger lg = { 1, 0 };
   double t0 = now_us (), dt;
 
-  if (connect (fd, (const struct sockaddr *) ss, len) < 0)
+  if (connect (fd, (const struct sockaddr *)ss, len) < 0)
     {
       close (fd);
       return -1;
@@ -152,7 +152,8 @@ run_udp (const char *host, int port, int n)
       char buf[16];
       double s = now_us ();
       setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      if (sendto (fd, "x", 1, 0, (struct sockaddr *) &ss, len) != 1 || recv (fd, buf, sizeof buf, 0) != 1)
+      if (sendto (fd, "x", 1, 0, (struct sockaddr *)&ss, len) != 1
+          || recv (fd, buf, sizeof buf, 0) != 1)
         fails++;
       lat[i] = now_us () - s;
       close (fd);
@@ -174,7 +175,7 @@ run_bulk (const char *host, int port, int mb)
 
   parse_addr (host, port, &ss, &len);
   fd = socket (ss.ss_family, SOCK_STREAM, 0);
-  if (connect (fd, (struct sockaddr *) &ss, len) < 0)
+  if (connect (fd, (struct sockaddr *)&ss, len) < 0)
     {
       perror ("connect");
       return 1;
@@ -212,7 +213,7 @@ listen_on (int type, int port)
 
   setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-  if (bind (fd, (struct sockaddr *) &a, sizeof a) < 0)
+  if (bind (fd, (struct sockaddr *)&a, sizeof a) < 0)
     {
       perror ("bind");
       exit (1);
@@ -225,15 +226,15 @@ listen_on (int type, int port)
 static void *
 udp_echo (void *arg)
 {
-  int fd = *(int *) arg;
+  int fd = *(int *)arg;
   char buf[2048];
   for (;;)
     {
       struct sockaddr_storage from;
       socklen_t fl = sizeof from;
-      ssize_t n = recvfrom (fd, buf, sizeof buf, 0, (struct sockaddr *) &from, &fl);
+      ssize_t n = recvfrom (fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
       if (n >= 0)
-        sendto (fd, buf, n, 0, (struct sockaddr *) &from, fl);
+        sendto (fd, buf, n, 0, (struct sockaddr *)&from, fl);
     }
   return NULL;
 }
@@ -241,7 +242,7 @@ udp_echo (void *arg)
 static void *
 sink (void *arg)
 {
-  int lfd = *(int *) arg;
+  int lfd = *(int *)arg;
   static char buf[1 << 20];
   for (;;)
     {
