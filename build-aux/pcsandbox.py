@@ -962,6 +962,8 @@ def _cli_run(args):
                  helper_args=opts.helper_arg) as sb:
         path = os.pathsep.join([os.path.join(build, 'helper'), os.path.join(build, 'app', 'cli'),
                                 os.path.join(build, 'app'), os.environ.get('PATH', '')])
+        say(f'client namespace {sb.client_ns}, peer namespace {sb.peer_ns}, '
+            f'cgroup {sb.cgroup_path}, files {sb.tmp_dir}')
         env = {'PATH': path, 'PC_SANDBOX_CLIENT_NS': sb.client_ns,
                'PC_SANDBOX_PEER_NS': sb.peer_ns, 'PC_SANDBOX_CGROUP': sb.cgroup_path or ''}
         if opts.cmd:
