@@ -17,18 +17,24 @@
 #include "pc-sockdiag.h"
 
 /* Process cache: bounded, because every entry may hold a pidfd. Dead processes stay a while so
- * that flows of a process that just exited are still shown with its name. */
+ * that flows of a process that just exited are still shown with its name. Entries sit on a list
+ * in order of use (head = most recent), so that evicting the least recently used one is O(1);
+ * expired dead entries are swept a few at a time from the tail on every insert, and fully by
+ * pc_attrib_maintain (). */
 #define PC_PROCESS_CACHE_MAX 512
 #define PC_PROCESS_DEAD_TTL_USEC (60 * G_USEC_PER_SEC)
-#define PC_PROCESS_SWEEP_USEC (5 * G_USEC_PER_SEC)
+#define PC_PROCESS_SWEEP_PER_INSERT 4
 
-typedef struct
+typedef struct _PcProcessEntry PcProcessEntry;
+struct _PcProcessEntry
 {
+  PcProcessEntry *prev; /* towards the head (more recently used) */
+  PcProcessEntry *next; /* towards the tail (less recently used) */
   PcProcess *proc;
   int pidfd;         /* -1 if pidfd_open failed; then validate by start time */
   gint64 last_used;  /* monotonic usec */
   gint64 dead_since; /* monotonic usec, 0 while alive */
-} PcProcessEntry;
+};
 
 struct _PcAttrib
 {
@@ -38,9 +44,55 @@ struct _PcAttrib
   PcAttribBpf *bpf;
   PcProcFallback *proc;
   guint64 netns_cookie;
-  GHashTable *processes; /* pid -> PcProcessEntry */
-  gint64 last_sweep;
+  GHashTable *processes; /* pid -> PcProcessEntry, owns the entries */
+  PcProcessEntry *lru_head;
+  PcProcessEntry *lru_tail;
 };
+
+static void
+pc_lru_unlink (PcAttrib *self, PcProcessEntry *e)
+{
+  if (e->prev != NULL)
+    e->prev->next = e->next;
+  else
+    self->lru_head = e->next;
+  if (e->next != NULL)
+    e->next->prev = e->prev;
+  else
+    self->lru_tail = e->prev;
+  e->prev = e->next = NULL;
+}
+
+static void
+pc_lru_push_head (PcAttrib *self, PcProcessEntry *e)
+{
+  e->prev = NULL;
+  e->next = self->lru_head;
+  if (self->lru_head != NULL)
+    self->lru_head->prev = e;
+  self->lru_head = e;
+  if (self->lru_tail == NULL)
+    self->lru_tail = e;
+}
+
+static void
+pc_lru_touch (PcAttrib *self, PcProcessEntry *e, gint64 now)
+{
+  e->last_used = now;
+  if (self->lru_head != e)
+    {
+      pc_lru_unlink (self, e);
+      pc_lru_push_head (self, e);
+    }
+}
+
+/* Removes an entry from the list and the table (which frees it). */
+static void
+pc_attrib_drop_entry (PcAttrib *self, PcProcessEntry *e)
+{
+  pc_lru_unlink (self, e);
+  g_hash_table_remove (self->processes, GINT_TO_POINTER (e->proc->pid));
+}
 
 static void
 pc_process_entry_free (gpointer data)
@@ -225,40 +277,38 @@ pc_process_entry_alive (PcProcessEntry *e)
   else
     {
       /* No pidfd (old kernel or out of fds): compare the start time, which costs a read. */
-      g_autoptr (PcProcess) now = pc_process_read (e->proc->pid, NULL);
-      return now != NULL && now->start_time == e->proc->start_time;
+      guint64 start = pc_process_read_start_time (e->proc->pid);
+      return start != 0 && start == e->proc->start_time;
     }
 }
 
-static void
-pc_attrib_sweep_processes (PcAttrib *self, gint64 now)
+/* Marks e dead if it is, and drops it if it has been dead for long enough. Returns FALSE if it
+ * was dropped. */
+static gboolean
+pc_attrib_check_entry (PcAttrib *self, PcProcessEntry *e, gint64 now)
 {
-  GHashTableIter iter;
-  PcProcessEntry *e;
-  PcProcessEntry *oldest = NULL;
-  gpointer key;
-
-  self->last_sweep = now;
-  g_hash_table_iter_init (&iter, self->processes);
-  while (g_hash_table_iter_next (&iter, &key, (gpointer *)&e))
+  if (e->dead_since == 0 && !pc_process_entry_alive (e))
+    e->dead_since = now;
+  if (e->dead_since != 0 && now - e->dead_since > PC_PROCESS_DEAD_TTL_USEC)
     {
-      if (e->dead_since == 0 && !pc_process_entry_alive (e))
-        e->dead_since = now;
-      if (e->dead_since != 0 && now - e->dead_since > PC_PROCESS_DEAD_TTL_USEC)
-        g_hash_table_iter_remove (&iter);
+      pc_attrib_drop_entry (self, e);
+      return FALSE;
     }
+  return TRUE;
+}
 
-  /* Still full of live processes: drop the least recently used one. */
-  if (g_hash_table_size (self->processes) < PC_PROCESS_CACHE_MAX)
-    return;
-  g_hash_table_iter_init (&iter, self->processes);
-  while (g_hash_table_iter_next (&iter, &key, (gpointer *)&e))
+void
+pc_attrib_maintain (PcAttrib *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  PcProcessEntry *e = self->lru_tail;
+
+  while (e != NULL)
     {
-      if (oldest == NULL || e->last_used < oldest->last_used)
-        oldest = e;
+      PcProcessEntry *prev = e->prev;
+      pc_attrib_check_entry (self, e, now);
+      e = prev;
     }
-  if (oldest != NULL)
-    g_hash_table_remove (self->processes, GINT_TO_POINTER (oldest->proc->pid));
 }
 
 static PcProcess *
@@ -266,12 +316,13 @@ pc_attrib_cache_process (PcAttrib *self, pid_t pid, gint64 now)
 {
   g_autoptr (PcProcess) proc = NULL;
   PcProcessEntry *e;
+  PcProcessEntry *old;
   int pidfd;
 
   /* pidfd first, then read: if the pidfd still shows the process alive after the read, what
    * we read belongs to the process the pidfd refers to. */
   pidfd = pc_pidfd_open (pid);
-  proc = pc_process_read (pid, NULL);
+  proc = pc_process_read_with_pidfd (pid, pidfd, NULL);
   if (proc == NULL)
     {
       if (pidfd >= 0)
@@ -279,9 +330,20 @@ pc_attrib_cache_process (PcAttrib *self, pid_t pid, gint64 now)
       return NULL;
     }
 
-  if (g_hash_table_size (self->processes) >= PC_PROCESS_CACHE_MAX
-      || now - self->last_sweep > PC_PROCESS_SWEEP_USEC)
-    pc_attrib_sweep_processes (self, now);
+  /* A few of the least recently used entries: expired dead ones go. Then, if still full, the
+   * least recently used one makes room. */
+  e = self->lru_tail;
+  for (guint i = 0; e != NULL && i < PC_PROCESS_SWEEP_PER_INSERT; i++)
+    {
+      PcProcessEntry *prev = e->prev;
+      pc_attrib_check_entry (self, e, now);
+      e = prev;
+    }
+  old = g_hash_table_lookup (self->processes, GINT_TO_POINTER (pid));
+  if (old != NULL)
+    pc_attrib_drop_entry (self, old);
+  else if (g_hash_table_size (self->processes) >= PC_PROCESS_CACHE_MAX && self->lru_tail != NULL)
+    pc_attrib_drop_entry (self, self->lru_tail);
 
   e = g_new0 (PcProcessEntry, 1);
   e->proc = pc_process_ref (proc);
@@ -289,7 +351,8 @@ pc_attrib_cache_process (PcAttrib *self, pid_t pid, gint64 now)
   e->last_used = now;
   if (pidfd >= 0 && !pc_process_entry_alive (e))
     e->dead_since = now;
-  g_hash_table_replace (self->processes, GINT_TO_POINTER (pid), e);
+  g_hash_table_insert (self->processes, GINT_TO_POINTER (pid), e);
+  pc_lru_push_head (self, e);
   return g_steal_pointer (&proc);
 }
 
@@ -307,7 +370,7 @@ pc_attrib_get_process (PcAttrib *self, pid_t pid)
     {
       if (pc_process_entry_alive (e))
         {
-          e->last_used = now;
+          pc_lru_touch (self, e, now);
           return pc_process_ref (e->proc);
         }
       e->dead_since = now;
@@ -317,10 +380,10 @@ pc_attrib_get_process (PcAttrib *self, pid_t pid)
     {
       /* The cached process exited. If the pid now names a different process, that one is
        * current; if nobody has it, the cached record is the best answer we have. */
-      g_autoptr (PcProcess) fresh = pc_process_read (pid, NULL);
-      if (fresh == NULL || fresh->start_time == e->proc->start_time)
+      guint64 start = pc_process_read_start_time (pid);
+      if (start == 0 || start == e->proc->start_time)
         {
-          e->last_used = now;
+          pc_lru_touch (self, e, now);
           return pc_process_ref (e->proc);
         }
     }

@@ -48,6 +48,12 @@ gboolean pc_attrib_find_owner (PcAttrib *self, const PcFlowKey *key, PcSocketOwn
  * nothing was cached. Returns a new reference. */
 PcProcess *pc_attrib_get_process (PcAttrib *self, pid_t pid);
 
+/* Housekeeping of the process cache (drops processes that exited more than a minute ago and
+ * releases their pidfds). Optional: the cache stays bounded and correct without it, since a few
+ * entries are checked on every insert. Cheap enough to call every few hundred milliseconds from
+ * the packet thread; call it from that thread only. */
+void pc_attrib_maintain (PcAttrib *self);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PcAttrib, pc_attrib_free)
 
 G_END_DECLS

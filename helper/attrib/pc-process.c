@@ -8,11 +8,37 @@
 #include <gio/gio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 /* environ and cmdline are controlled by the process and may be huge; we only need the start. */
 #define PC_PROC_READ_MAX (64 * 1024)
+
+/* PIDFD_GET_INFO (Linux 6.13): the credentials of a process through its pidfd, without
+ * rendering all of /proc/PID/status (whose signal masks make it the costliest file we read).
+ * Defined here because the build machine's headers may predate it; the first version of the
+ * struct (64 bytes) is all we need and newer kernels accept it. */
+struct pc_pidfd_info
+{
+  guint64 mask;
+  guint64 cgroupid;
+  guint32 pid;
+  guint32 tgid;
+  guint32 ppid;
+  guint32 ruid;
+  guint32 rgid;
+  guint32 euid;
+  guint32 egid;
+  guint32 suid;
+  guint32 sgid;
+  guint32 fsuid;
+  guint32 fsgid;
+  gint32 exit_code;
+};
+G_STATIC_ASSERT (sizeof (struct pc_pidfd_info) == 64);
+#define PC_PIDFD_INFO_CREDS (1ULL << 1)
+#define PC_PIDFD_GET_INFO _IOWR (0xFF, 11, struct pc_pidfd_info)
 
 static void
 pc_process_free (PcProcess *self)
@@ -71,15 +97,23 @@ pc_read_at (int dirfd, const char *name, gsize max, gsize *len_out)
 {
   g_autofree char *buf = NULL;
   gsize len = 0;
+  gsize size = MIN (max, 4096); /* most files are small: grow only when they are not */
   int fd;
 
   fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
     return NULL;
-  buf = g_malloc (max + 1);
+  buf = g_malloc (size + 1);
   while (len < max)
     {
-      ssize_t n = read (fd, buf + len, max - len);
+      ssize_t n;
+
+      if (len == size)
+        {
+          size = MIN (max, size * 4);
+          buf = g_realloc (buf, size + 1);
+        }
+      n = read (fd, buf + len, size - len);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
@@ -98,6 +132,38 @@ pc_read_at (int dirfd, const char *name, gsize max, gsize *len_out)
   if (len_out != NULL)
     *len_out = len;
   return g_steal_pointer (&buf);
+}
+
+/* Like pc_read_at, into a caller's buffer of size max + 1 (no allocation). Returns the length
+ * read, or -1 with errno set. */
+static gssize
+pc_read_into (int dirfd, const char *name, char *buf, gsize max)
+{
+  gsize len = 0;
+  int fd;
+
+  fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return -1;
+  while (len < max)
+    {
+      ssize_t n = read (fd, buf + len, max - len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+          close (fd);
+          errno = saved;
+          return -1;
+        }
+      if (n == 0)
+        break;
+      len += n;
+    }
+  close (fd);
+  buf[len] = '\0';
+  return (gssize)len;
 }
 
 static char *
@@ -450,7 +516,8 @@ pc_process_parse_stat (PcProcess *self, const char *stat, GError **error)
 {
   const char *open = strchr (stat, '(');
   const char *close = strrchr (stat, ')');
-  g_auto (GStrv) fields = NULL;
+  const char *p;
+  guint field;
 
   if (open == NULL || close == NULL || close < open)
     {
@@ -459,28 +526,98 @@ pc_process_parse_stat (PcProcess *self, const char *stat, GError **error)
       return FALSE;
     }
   self->comm = g_strndup (open + 1, close - open - 1);
-  /* fields[0] is field 3 (state). */
-  fields = g_strsplit (close + 2 <= stat + strlen (stat) ? close + 2 : "", " ", 22);
-  if (g_strv_length (fields) < 21)
+  /* Field 3 (state) starts two characters after the ')'; walk the space-separated fields up to
+   * 22 (start time), picking field 4 (ppid) on the way. */
+  p = close[1] == ' ' ? close + 2 : close + 1;
+  for (field = 3; *p != '\0'; field++)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "malformed stat of process %d: %u fields", self->pid,
-                   g_strv_length (fields) + 2);
-      return FALSE;
+      if (field == 4)
+        self->ppid = (pid_t)g_ascii_strtoll (p, NULL, 10);
+      else if (field == 22)
+        {
+          self->start_time = g_ascii_strtoull (p, NULL, 10);
+          return TRUE;
+        }
+      p = strchr (p, ' ');
+      if (p == NULL)
+        break;
+      p++;
     }
-  self->ppid = (pid_t)g_ascii_strtoll (fields[1], NULL, 10);
-  self->start_time = g_ascii_strtoull (fields[19], NULL, 10);
-  return TRUE;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+               "malformed stat of process %d: %u fields", self->pid, field);
+  return FALSE;
+}
+
+/* Real uid of the process: from its pidfd when the kernel can tell (no /proc file to render),
+ * else the first field of "Uid:" in /proc/PID/status. */
+static uid_t
+pc_process_read_uid (int dirfd, int pidfd)
+{
+  char status[8192];
+  const char *uid_line;
+
+  if (pidfd >= 0)
+    {
+      struct pc_pidfd_info info;
+
+      memset (&info, 0, sizeof info);
+      info.mask = PC_PIDFD_INFO_CREDS;
+      if (ioctl (pidfd, PC_PIDFD_GET_INFO, &info) == 0 && (info.mask & PC_PIDFD_INFO_CREDS) != 0)
+        return (uid_t)info.ruid;
+    }
+  if (pc_read_into (dirfd, "status", status, sizeof status - 1) < 0)
+    return (uid_t)-1;
+  uid_line = strstr (status, "\nUid:");
+  if (uid_line == NULL)
+    return (uid_t)-1;
+  return (uid_t)g_ascii_strtoull (uid_line + strlen ("\nUid:"), NULL, 10);
+}
+
+guint64
+pc_process_read_start_time (pid_t pid)
+{
+  char path[48];
+  char stat[1024];
+  const char *close;
+  const char *p;
+  gssize n;
+
+  if (pid <= 0)
+    return 0;
+  g_snprintf (path, sizeof path, "/proc/%d/stat", pid);
+  n = pc_read_into (AT_FDCWD, path, stat, sizeof stat - 1);
+  if (n < 0)
+    return 0;
+  close = strrchr (stat, ')');
+  if (close == NULL)
+    return 0;
+  /* Each step moves p past the next space, onto the start of the next field. */
+  p = close + 1;
+  for (guint field = 3; field <= 22; field++)
+    {
+      p = strchr (p, ' ');
+      if (p == NULL)
+        return 0;
+      p++;
+      if (field == 22)
+        return g_ascii_strtoull (p, NULL, 10);
+    }
+  return 0;
 }
 
 PcProcess *
 pc_process_read (pid_t pid, GError **error)
 {
+  return pc_process_read_with_pidfd (pid, -1, error);
+}
+
+PcProcess *
+pc_process_read_with_pidfd (pid_t pid, int pidfd, GError **error)
+{
   g_autoptr (PcProcess) self = NULL;
-  g_autofree char *stat = NULL;
-  g_autofree char *status = NULL;
   g_autofree char *cmdline = NULL;
-  g_autofree char *cgroup = NULL;
+  char stat[1024];
+  char cgroup[4096];
   char path[32];
   gsize len = 0;
   int dirfd;
@@ -509,8 +646,8 @@ pc_process_read (pid_t pid, GError **error)
   self->pid = pid;
   self->uid = (uid_t)-1;
 
-  stat = pc_read_at (dirfd, "stat", 4096, NULL);
-  if (stat == NULL)
+  /* stat is at most a few hundred bytes (comm is 16 at most). */
+  if (pc_read_into (dirfd, "stat", stat, sizeof stat - 1) < 0)
     {
       int saved = errno;
       close (dirfd);
@@ -526,13 +663,7 @@ pc_process_read (pid_t pid, GError **error)
       return NULL;
     }
 
-  status = pc_read_at (dirfd, "status", 8192, NULL);
-  if (status != NULL)
-    {
-      const char *uid_line = strstr (status, "\nUid:");
-      if (uid_line != NULL)
-        self->uid = (uid_t)g_ascii_strtoull (uid_line + strlen ("\nUid:"), NULL, 10);
-    }
+  self->uid = pc_process_read_uid (dirfd, pidfd);
 
   self->exe = pc_readlink_at (dirfd, "exe");
   if (self->exe != NULL && g_str_has_suffix (self->exe, " (deleted)"))
@@ -540,33 +671,34 @@ pc_process_read (pid_t pid, GError **error)
 
   cmdline = pc_read_at (dirfd, "cmdline", PC_PROC_READ_MAX, &len);
   {
-    g_autoptr (GPtrArray) args = g_ptr_array_new ();
     const char *p = cmdline != NULL ? cmdline : "";
     const char *end = p + len;
+    guint n = 0;
+    guint i = 0;
 
     /* cmdline is NUL-separated with a trailing NUL; a truncated read may lack the last one. */
+    for (const char *q = p; q < end; q += strnlen (q, end - q) + 1)
+      n++;
+    self->argv = g_new (char *, n + 1);
     while (p < end)
       {
-        gsize n = strnlen (p, end - p);
-        g_ptr_array_add (args, g_strndup (p, n));
-        p += n + 1;
+        gsize l = strnlen (p, end - p);
+        self->argv[i++] = g_strndup (p, l);
+        p += l + 1;
       }
-    g_ptr_array_add (args, NULL);
-    self->argv = (char **)g_ptr_array_free (g_steal_pointer (&args), FALSE);
+    self->argv[i] = NULL;
     self->cmdline = g_strjoinv (" ", self->argv);
   }
 
-  cgroup = pc_read_at (dirfd, "cgroup", 8192, NULL);
-  if (cgroup != NULL)
+  if (pc_read_into (dirfd, "cgroup", cgroup, sizeof cgroup - 1) >= 0)
     {
-      g_auto (GStrv) lines = g_strsplit (cgroup, "\n", -1);
-      for (guint i = 0; lines[i] != NULL; i++)
+      /* The v2 line is "0::/path"; on a pure v2 system it is the only one. */
+      const char *line = g_str_has_prefix (cgroup, "0::") ? cgroup : strstr (cgroup, "\n0::");
+      if (line != NULL)
         {
-          if (g_str_has_prefix (lines[i], "0::"))
-            {
-              self->cgroup = g_strdup (lines[i] + 3);
-              break;
-            }
+          const char *start = line[0] == '\n' ? line + 4 : line + 3;
+          const char *nl = strchr (start, '\n');
+          self->cgroup = nl != NULL ? g_strndup (start, nl - start) : g_strdup (start);
         }
     }
   self->systemd_unit = pc_unit_from_cgroup (self->cgroup);

@@ -36,6 +36,11 @@ typedef struct
 
 /* Reads /proc/PID. Fails with G_IO_ERROR_NOT_FOUND when the process is gone. */
 PcProcess *pc_process_read (pid_t pid, GError **error);
+/* Same, with a pidfd of the process (or -1) that lets some fields be read without rendering
+ * /proc files. The caller checks afterwards that the pidfd's process is still alive. */
+PcProcess *pc_process_read_with_pidfd (pid_t pid, int pidfd, GError **error);
+/* Field 22 of /proc/PID/stat (start time), 0 if the process is gone: a cheap pid-reuse check. */
+guint64 pc_process_read_start_time (pid_t pid);
 PcProcess *pc_process_ref (PcProcess *self);
 void pc_process_unref (PcProcess *self);
 const char *pc_app_kind_to_string (PcAppKind kind);
