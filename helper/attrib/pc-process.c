@@ -38,6 +38,7 @@ struct pc_pidfd_info
 };
 G_STATIC_ASSERT (sizeof (struct pc_pidfd_info) == 64);
 #define PC_PIDFD_INFO_CREDS (1ULL << 1)
+#define PC_PIDFD_INFO_CGROUPID (1ULL << 2)
 #define PC_PIDFD_GET_INFO _IOWR (0xFF, 11, struct pc_pidfd_info)
 
 static void
@@ -548,29 +549,95 @@ pc_process_parse_stat (PcProcess *self, const char *stat, GError **error)
   return FALSE;
 }
 
-/* Real uid of the process: from its pidfd when the kernel can tell (no /proc file to render),
- * else the first field of "Uid:" in /proc/PID/status. */
+/* Asks the pidfd for the real uid and the cgroup v2 id; FALSE if the kernel cannot tell (before
+ * 6.13) or the process is gone. *cgroupid is 0 when unknown. */
+static gboolean
+pc_pidfd_get_info (int pidfd, uid_t *uid, guint64 *cgroupid)
+{
+  struct pc_pidfd_info info;
+
+  if (pidfd < 0)
+    return FALSE;
+  memset (&info, 0, sizeof info);
+  info.mask = PC_PIDFD_INFO_CREDS | PC_PIDFD_INFO_CGROUPID;
+  if (ioctl (pidfd, PC_PIDFD_GET_INFO, &info) != 0 || (info.mask & PC_PIDFD_INFO_CREDS) == 0)
+    return FALSE;
+  *uid = (uid_t)info.ruid;
+  *cgroupid = (info.mask & PC_PIDFD_INFO_CGROUPID) != 0 ? info.cgroupid : 0;
+  return TRUE;
+}
+
+/* Real uid: the first field of "Uid:" in /proc/PID/status. */
 static uid_t
-pc_process_read_uid (int dirfd, int pidfd)
+pc_process_read_status_uid (int dirfd)
 {
   char status[8192];
   const char *uid_line;
 
-  if (pidfd >= 0)
-    {
-      struct pc_pidfd_info info;
-
-      memset (&info, 0, sizeof info);
-      info.mask = PC_PIDFD_INFO_CREDS;
-      if (ioctl (pidfd, PC_PIDFD_GET_INFO, &info) == 0 && (info.mask & PC_PIDFD_INFO_CREDS) != 0)
-        return (uid_t)info.ruid;
-    }
   if (pc_read_into (dirfd, "status", status, sizeof status - 1) < 0)
     return (uid_t)-1;
   uid_line = strstr (status, "\nUid:");
   if (uid_line == NULL)
     return (uid_t)-1;
   return (uid_t)g_ascii_strtoull (uid_line + strlen ("\nUid:"), NULL, 10);
+}
+
+/* cgroup v2 id -> path, so that processes of a known cgroup skip rendering /proc/PID/cgroup.
+ * Ids are 64-bit and never reused while the system runs; the path of an id changes only if the
+ * cgroup directory is renamed, which systemd never does. Bounded: cleared when full. */
+#define PC_CGROUP_CACHE_MAX 1024
+static GMutex pc_cgroup_lock;
+static GHashTable *pc_cgroup_paths; /* guint64 * -> char * */
+
+static char *
+pc_cgroup_cache_lookup (guint64 id)
+{
+  char *path = NULL;
+
+  if (id == 0)
+    return NULL;
+  g_mutex_lock (&pc_cgroup_lock);
+  if (pc_cgroup_paths != NULL)
+    path = g_strdup (g_hash_table_lookup (pc_cgroup_paths, &id));
+  g_mutex_unlock (&pc_cgroup_lock);
+  return path;
+}
+
+static void
+pc_cgroup_cache_insert (guint64 id, const char *path)
+{
+  guint64 *key;
+
+  if (id == 0 || path == NULL)
+    return;
+  key = g_new (guint64, 1);
+  *key = id;
+  g_mutex_lock (&pc_cgroup_lock);
+  if (pc_cgroup_paths == NULL)
+    pc_cgroup_paths = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  if (g_hash_table_size (pc_cgroup_paths) >= PC_CGROUP_CACHE_MAX)
+    g_hash_table_remove_all (pc_cgroup_paths);
+  g_hash_table_replace (pc_cgroup_paths, key, g_strdup (path));
+  g_mutex_unlock (&pc_cgroup_lock);
+}
+
+/* The v2 line of /proc/PID/cgroup is "0::/path"; on a pure v2 system it is the only one. */
+static char *
+pc_process_read_cgroup (int dirfd)
+{
+  char cgroup[4096];
+  const char *line;
+  const char *start;
+  const char *nl;
+
+  if (pc_read_into (dirfd, "cgroup", cgroup, sizeof cgroup - 1) < 0)
+    return NULL;
+  line = g_str_has_prefix (cgroup, "0::") ? cgroup : strstr (cgroup, "\n0::");
+  if (line == NULL)
+    return NULL;
+  start = line[0] == '\n' ? line + 4 : line + 3;
+  nl = strchr (start, '\n');
+  return nl != NULL ? g_strndup (start, nl - start) : g_strdup (start);
 }
 
 guint64
@@ -617,8 +684,8 @@ pc_process_read_with_pidfd (pid_t pid, int pidfd, GError **error)
   g_autoptr (PcProcess) self = NULL;
   g_autofree char *cmdline = NULL;
   char stat[1024];
-  char cgroup[4096];
   char path[32];
+  guint64 cgroupid = 0;
   gsize len = 0;
   int dirfd;
 
@@ -663,7 +730,8 @@ pc_process_read_with_pidfd (pid_t pid, int pidfd, GError **error)
       return NULL;
     }
 
-  self->uid = pc_process_read_uid (dirfd, pidfd);
+  if (!pc_pidfd_get_info (pidfd, &self->uid, &cgroupid))
+    self->uid = pc_process_read_status_uid (dirfd);
 
   self->exe = pc_readlink_at (dirfd, "exe");
   if (self->exe != NULL && g_str_has_suffix (self->exe, " (deleted)"))
@@ -690,16 +758,17 @@ pc_process_read_with_pidfd (pid_t pid, int pidfd, GError **error)
     self->cmdline = g_strjoinv (" ", self->argv);
   }
 
-  if (pc_read_into (dirfd, "cgroup", cgroup, sizeof cgroup - 1) >= 0)
+  self->cgroup = pc_cgroup_cache_lookup (cgroupid);
+  if (self->cgroup == NULL)
     {
-      /* The v2 line is "0::/path"; on a pure v2 system it is the only one. */
-      const char *line = g_str_has_prefix (cgroup, "0::") ? cgroup : strstr (cgroup, "\n0::");
-      if (line != NULL)
-        {
-          const char *start = line[0] == '\n' ? line + 4 : line + 3;
-          const char *nl = strchr (start, '\n');
-          self->cgroup = nl != NULL ? g_strndup (start, nl - start) : g_strdup (start);
-        }
+      uid_t uid_again;
+      guint64 cgroupid_again = 0;
+
+      self->cgroup = pc_process_read_cgroup (dirfd);
+      /* Remember the path only if the process did not change cgroups while we read it. */
+      if (cgroupid != 0 && pc_pidfd_get_info (pidfd, &uid_again, &cgroupid_again)
+          && cgroupid_again == cgroupid)
+        pc_cgroup_cache_insert (cgroupid, self->cgroup);
     }
   self->systemd_unit = pc_unit_from_cgroup (self->cgroup);
 
