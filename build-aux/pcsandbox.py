@@ -956,6 +956,8 @@ def _cli_run(args):
         print(f'sandbox: {msg}', file=sys.stderr, flush=True)
 
     build = os.path.abspath(opts.build_dir)
+    # Ctrl-C tears down even when started from a shell that made us ignore SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     say('creating namespaces, cgroup, private system bus and peer servers'
         + ('' if opts.no_helper else ', starting portcullisd'))
     with Sandbox(build, helper=not opts.no_helper, settings=settings,
