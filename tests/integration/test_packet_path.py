@@ -290,4 +290,4 @@ class LiveChangeTests(unittest.TestCase):
 
 
 if __name__ == '__main__':
-    unittest.main(verbosity=2)
+    pcsandbox.unittest_main()
