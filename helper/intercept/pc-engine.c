@@ -256,11 +256,13 @@ flow_ended_cb (const PcFlowKey *orig_key, guint32 mark, gpointer user_data)
 }
 
 static gboolean
-conntrack_ready_cb (gpointer user_data)
+housekeeping_cb (gpointer user_data)
 {
   PcEngine *self = user_data;
 
   pc_conntrack_dispatch_events (self->conntrack, flow_ended_cb, self);
+  /* Off the per-packet path: forget processes that exited long ago. */
+  pc_attrib_maintain (self->attrib);
   publish_stats (self);
   return G_SOURCE_CONTINUE;
 }
@@ -357,7 +359,7 @@ engine_thread (gpointer user_data)
    * packet thread for each ended connection would double its wake-ups under load. The socket
    * buffer holds far more than a quarter second of events. */
   source = g_timeout_source_new (250);
-  g_source_set_callback (source, conntrack_ready_cb, self, NULL);
+  g_source_set_callback (source, housekeeping_cb, self, NULL);
   g_source_attach (source, self->context);
   g_source_unref (source);
 
