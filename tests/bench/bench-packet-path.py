@@ -20,7 +20,7 @@ import pcsandbox  # noqa: E402
 NETLOAD = os.path.join(BUILD_DIR, 'tests', 'bench', 'bench-netload')
 NFQ_ACCEPT = os.path.join(BUILD_DIR, 'tests', 'bench', 'bench-nfq-accept')
 PORT = 5000
-ROUNDS = int(os.environ.get('PC_BENCH_ROUNDS', '3'))
+ROUNDS = int(os.environ.get('PC_BENCH_ROUNDS', '5'))
 WORK = {'tcp': 4000, 'tcp-fork': 1500, 'udp': 4000}
 BULK_MB = 1000
 
@@ -70,27 +70,24 @@ def run_bulk(sb):
     return parse(res.stdout.strip())['mbit']
 
 
-def measure(sb, label, results, pid=None):
+def run_round(sb, label, raw, pid=None):
+    """One round of every load in one mode; adds to raw[(label, kind)] lists and CPU totals."""
     cpu0 = cpu_seconds(pid) if pid else 0
     flows = 0
     for kind in WORK:
-        rs = []
-        for _ in range(ROUNDS):
-            rs.append(run_mode(sb, kind))
-            flows += WORK[kind]
-        best = sorted(rs, key=lambda r: r['rate'])[len(rs) // 2]  # the median round
-        results[(label, kind)] = best
-    results[(label, 'bulk')] = statistics.median(run_bulk(sb) for _ in range(ROUNDS))
+        raw.setdefault((label, kind), []).append(run_mode(sb, kind))
+        flows += WORK[kind]
+    raw.setdefault((label, 'bulk'), []).append(run_bulk(sb))
     if pid:
-        results[(label, 'cpu_per_1000')] = (cpu_seconds(pid) - cpu0) / flows * 1000
-        results[(label, 'rss_kib')] = rss_kib(pid)
+        raw.setdefault((label, 'cpu'), []).append(cpu_seconds(pid) - cpu0)
+        raw.setdefault((label, 'flows'), []).append(flows)
+        raw[(label, 'rss_kib')] = [rss_kib(pid)]
 
 
 def main():
     if os.geteuid() != 0:
         print('the packet-path benchmark needs root (namespaces, netfilter)')
         return 77
-    results = {}
     settings = {'default-action': 'allow', 'endpoints': rules_200()}
     with pcsandbox.Sandbox(BUILD_DIR, helper=False, bus=False, settings=settings) as sb:
         sb.verbose = False
@@ -99,21 +96,36 @@ def main():
         if server.stdout.readline().strip() != 'ready':
             raise RuntimeError('bench server did not start')
 
-        measure(sb, 'a', results)
+        # The modes take turns in every round, so a change in the machine's load during the
+        # run affects all three alike; the median round of each is reported.
+        raw = {}
+        queued = 0
+        for _ in range(ROUNDS):
+            run_round(sb, 'a', raw)
 
-        base = subprocess.Popen(sb.ns_argv(sb.client_ns, [NFQ_ACCEPT]), stderr=subprocess.PIPE,
-                                text=True)
-        if 'ready' not in base.stderr.readline():
-            raise RuntimeError('bench-nfq-accept did not start')
-        measure(sb, 'b', results, pid=base.pid)
-        base.terminate()
-        base.wait()
+            base = subprocess.Popen(sb.ns_argv(sb.client_ns, [NFQ_ACCEPT]),
+                                    stderr=subprocess.PIPE, text=True)
+            if 'ready' not in base.stderr.readline():
+                raise RuntimeError('bench-nfq-accept did not start')
+            run_round(sb, 'b', raw, pid=base.pid)
+            base.terminate()
+            base.wait()
 
-        sb.start_helper()
-        measure(sb, 'c', results, pid=sb.helper_pid)
-        queued = sb.queue_stats()[0]['queued_total']
-        sb.stop_helper()
+            sb.start_helper()
+            run_round(sb, 'c', raw, pid=sb.helper_pid)
+            queued += sb.queue_stats()[0]['queued_total']
+            sb.stop_helper()
         server.kill()
+
+    results = {}
+    for (label, kind), values in raw.items():
+        if kind in WORK:
+            results[(label, kind)] = sorted(values, key=lambda r: r['rate'])[len(values) // 2]
+        elif kind == 'bulk':
+            results[(label, kind)] = statistics.median(values)
+    for label in 'bc':
+        results[(label, 'cpu_per_1000')] = sum(raw[(label, 'cpu')]) / sum(raw[(label, 'flows')]) * 1000
+        results[(label, 'rss_kib')] = raw[(label, 'rss_kib')][0]
 
     names = {'a': 'no firewall', 'b': 'accept-all nfqueue', 'c': 'portcullisd, 200 rules'}
     print(f'{"mode":<26}{"tcp conn/s":>12}{"p50 us":>9}{"p99 us":>9}{"fork conn/s":>13}'
