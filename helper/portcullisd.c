@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pc-cgroup.h"
 #include "pc-engine.h"
 #include "pc-ruleset.h"
 #include "pc-settings.h"
@@ -63,25 +64,6 @@ reload_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Where a desktop mounts cgroup v2: /sys/fs/cgroup (unified) or /sys/fs/cgroup/unified (hybrid). */
-static char *
-find_cgroup2_root (void)
-{
-  g_autofree char *mounts = NULL;
-  g_auto (GStrv) lines = NULL;
-
-  if (!g_file_get_contents ("/proc/self/mounts", &mounts, NULL, NULL))
-    return NULL;
-  lines = g_strsplit (mounts, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      g_auto (GStrv) fields = g_strsplit (lines[i], " ", 4);
-      if (g_strv_length (fields) >= 3 && g_str_equal (fields[2], "cgroup2"))
-        return g_strdup (fields[1]);
-    }
-  return NULL;
-}
-
 int
 main (int argc, char **argv)
 {
@@ -131,7 +113,7 @@ main (int argc, char **argv)
   if (config_dir == NULL)
     config_dir = g_strdup (PC_SYSCONFDIR);
   if (cgroup == NULL && !no_bpf)
-    cgroup = find_cgroup2_root ();
+    cgroup = pc_cgroup2_find_root ();
 
   if (g_mkdir_with_parents (state_dir, 0700) < 0)
     {

@@ -3,6 +3,8 @@
 
 #include "attrib-testutil.h"
 
+#include "pc-cgroup.h"
+
 #include <errno.h>
 #include <gio/gio.h>
 #include <stdio.h>
@@ -103,17 +105,5 @@ attrib_test_built_file (const char *name)
 char *
 attrib_find_cgroup2_root (void)
 {
-  g_autofree char *mounts = NULL;
-  g_auto (GStrv) lines = NULL;
-
-  if (!g_file_get_contents ("/proc/mounts", &mounts, NULL, NULL))
-    return NULL;
-  lines = g_strsplit (mounts, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      g_auto (GStrv) f = g_strsplit (lines[i], " ", 4);
-      if (g_strv_length (f) >= 3 && g_str_equal (f[2], "cgroup2"))
-        return g_strdup (f[1]);
-    }
-  return NULL;
+  return pc_cgroup2_find_root ();
 }

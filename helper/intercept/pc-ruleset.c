@@ -138,8 +138,11 @@ run_tool (const char *const *argv, const char *input, char **output, GError **er
   return TRUE;
 }
 
+/* Reads the family's filter table and replaces our part of it in one iptables-restore
+ * transaction: with config, fresh rules (stale ones of a crashed run go in the same step);
+ * without, only the removal. */
 static gboolean
-install_family (const PcRulesetConfig *config, gboolean ipv6, GError **error)
+apply_family (const PcRulesetConfig *config, gboolean ipv6, GError **error)
 {
   const char *save_argv[] = { ipv6 ? "ip6tables-save" : "iptables-save", "-t", "filter", NULL };
   const char *restore_argv[]
@@ -149,25 +152,11 @@ install_family (const PcRulesetConfig *config, gboolean ipv6, GError **error)
 
   if (!run_tool (save_argv, NULL, &save, error))
     return FALSE;
-  script = pc_ruleset_build (config, ipv6, save);
-  g_debug ("installing %s rules:\n%s", ipv6 ? "IPv6" : "IPv4", script);
-  return run_tool (restore_argv, script, NULL, error);
-}
-
-static gboolean
-remove_family (gboolean ipv6, GError **error)
-{
-  const char *save_argv[] = { ipv6 ? "ip6tables-save" : "iptables-save", "-t", "filter", NULL };
-  const char *restore_argv[]
-      = { ipv6 ? "ip6tables-restore" : "iptables-restore", "-w", "5", "--noflush", NULL };
-  g_autofree char *save = NULL;
-  g_autofree char *script = NULL;
-
-  if (!run_tool (save_argv, NULL, &save, error))
-    return FALSE;
-  if (strstr (save, "PORTCULLIS-") == NULL)
+  if (config == NULL && strstr (save, "PORTCULLIS-") == NULL)
     return TRUE;
-  script = pc_ruleset_build_removal (save);
+  script = config != NULL ? pc_ruleset_build (config, ipv6, save) : pc_ruleset_build_removal (save);
+  g_debug ("%s %s rules:\n%s", config != NULL ? "installing" : "removing", ipv6 ? "IPv6" : "IPv4",
+           script);
   return run_tool (restore_argv, script, NULL, error);
 }
 
@@ -177,13 +166,13 @@ pc_ruleset_install (const PcRulesetConfig *config, PcRulesetState *state, GError
   g_autoptr (GError) v6_error = NULL;
 
   memset (state, 0, sizeof *state);
-  if (!install_family (config, FALSE, error))
+  if (!apply_family (config, FALSE, error))
     {
       g_prefix_error (error, "cannot install IPv4 rules: ");
       return FALSE;
     }
   state->ipv4 = TRUE;
-  if (install_family (config, TRUE, &v6_error))
+  if (apply_family (config, TRUE, &v6_error))
     state->ipv6 = TRUE;
   else
     state->ipv6_error = g_strdup_printf ("IPv6 interception is off: %s", v6_error->message);
@@ -195,8 +184,8 @@ pc_ruleset_remove (GError **error)
 {
   g_autoptr (GError) v4_error = NULL;
   g_autoptr (GError) v6_error = NULL;
-  gboolean ok4 = remove_family (FALSE, &v4_error);
-  gboolean ok6 = remove_family (TRUE, &v6_error);
+  gboolean ok4 = apply_family (NULL, FALSE, &v4_error);
+  gboolean ok6 = apply_family (NULL, TRUE, &v6_error);
 
   if (!ok4)
     {
