@@ -23,7 +23,8 @@ typedef struct
   char comm[16];
   gboolean own;
   PcDecision decision;
-  gint64 started; /* wall clock, µs */
+  gint64 started;     /* wall clock, µs */
+  PcConnection *conn; /* the record the rest of the helper sees */
 } PcFlow;
 
 struct _PcEngine
@@ -45,13 +46,136 @@ struct _PcEngine
   PcEngineStats counters; /* packet thread only */
   GMutex stats_lock;
   PcEngineStats stats; /* copy for other threads, under stats_lock */
+
+  /* Connection records for the main thread, under conn_lock. */
+  GMutex conn_lock;
+  GHashTable *live; /* id -> PcConnection */
+  GArray *pending;  /* PcConnectionChange not yet delivered */
+  guint64 next_id;  /* packet thread only */
+  GMainContext *main_context;
+  guint deliver_source;
+  PcEngineChangesFunc changes_func;
+  gpointer changes_data;
 };
 
 static void
 flow_free (PcFlow *flow)
 {
   g_clear_pointer (&flow->process, pc_process_unref);
+  g_clear_pointer (&flow->conn, pc_connection_unref);
   g_free (flow);
+}
+
+static void
+change_clear (PcConnectionChange *change)
+{
+  g_clear_pointer (&change->connection, pc_connection_unref);
+}
+
+/* Publishes a connection event; takes ownership of conn. Packet thread. */
+static void
+publish_connection (PcEngine *self, PcConnectionEvent event, PcConnection *conn)
+{
+  PcConnectionChange change = { event, conn };
+
+  g_mutex_lock (&self->conn_lock);
+  if (event == PC_CONNECTION_ENDED)
+    g_hash_table_remove (self->live, &conn->id);
+  else
+    g_hash_table_replace (self->live, &conn->id, pc_connection_ref (conn));
+  if (self->changes_func != NULL)
+    g_array_append_val (self->pending, change);
+  else
+    pc_connection_unref (conn);
+  g_mutex_unlock (&self->conn_lock);
+}
+
+static PcConnection *
+connection_new (PcEngine *self, const PcFlow *flow)
+{
+  PcConnection *c = g_new0 (PcConnection, 1);
+
+  c->ref_count = 1;
+  c->id = ++self->next_id;
+  c->key = flow->key;
+  c->pid = flow->pid;
+  c->uid = flow->uid;
+  c->comm
+      = g_strdup (flow->comm[0] ? flow->comm : (flow->process != NULL ? flow->process->comm : ""));
+  if (flow->process != NULL)
+    {
+      c->exe = g_strdup (flow->process->exe);
+      c->cmdline = g_strdup (flow->process->cmdline);
+      c->app_kind = g_strdup (pc_app_kind_to_string (flow->process->kind));
+      c->app_id = g_strdup (flow->process->app_id);
+    }
+  else
+    {
+      c->app_kind = g_strdup ("");
+      c->app_id = g_strdup ("");
+    }
+  c->profile_id = g_strdup ("");
+  c->domain = g_strdup ("");
+  c->allowed = flow->decision.verdict == PC_VERDICT_ALLOW;
+  c->reason = g_strdup (flow->decision.reason);
+  c->started = flow->started;
+  return c;
+}
+
+static gboolean
+deliver_changes_cb (gpointer user_data)
+{
+  PcEngine *self = user_data;
+  g_autoptr (GArray) batch = NULL;
+  PcEngineChangesFunc func;
+  gpointer data;
+
+  g_mutex_lock (&self->conn_lock);
+  if (self->pending->len > 0)
+    {
+      batch = self->pending;
+      self->pending = g_array_new (FALSE, FALSE, sizeof (PcConnectionChange));
+      g_array_set_clear_func (self->pending, (GDestroyNotify)change_clear);
+    }
+  func = self->changes_func;
+  data = self->changes_data;
+  g_mutex_unlock (&self->conn_lock);
+
+  if (batch != NULL && func != NULL)
+    func (batch, data);
+  return G_SOURCE_CONTINUE;
+}
+
+void
+pc_engine_set_changes_func (PcEngine *self, PcEngineChangesFunc func, gpointer user_data)
+{
+  g_mutex_lock (&self->conn_lock);
+  self->changes_func = func;
+  self->changes_data = user_data;
+  g_mutex_unlock (&self->conn_lock);
+}
+
+static gint
+connection_cmp_id (gconstpointer a, gconstpointer b)
+{
+  const PcConnection *x = *(PcConnection **)a, *y = *(PcConnection **)b;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+GPtrArray *
+pc_engine_list_connections (PcEngine *self)
+{
+  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify)pc_connection_unref);
+  GHashTableIter iter;
+  PcConnection *c;
+
+  g_mutex_lock (&self->conn_lock);
+  g_hash_table_iter_init (&iter, self->live);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&c))
+    g_ptr_array_add (list, pc_connection_ref (c));
+  g_mutex_unlock (&self->conn_lock);
+  g_ptr_array_sort (list, connection_cmp_id);
+  return list;
 }
 
 PcEngine *
@@ -65,6 +189,18 @@ pc_engine_new (const PcEngineConfig *config, PcSettings *settings, GError **erro
   self->flows = g_hash_table_new_full (pc_flow_key_hash, pc_flow_key_equal, NULL,
                                        (GDestroyNotify)flow_free);
   g_mutex_init (&self->stats_lock);
+  g_mutex_init (&self->conn_lock);
+  self->live = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
+                                      (GDestroyNotify)pc_connection_unref);
+  self->pending = g_array_new (FALSE, FALSE, sizeof (PcConnectionChange));
+  g_array_set_clear_func (self->pending, (GDestroyNotify)change_clear);
+  self->main_context = g_main_context_ref_thread_default ();
+  {
+    GSource *source = g_timeout_source_new (100);
+    g_source_set_callback (source, deliver_changes_cb, self, NULL);
+    self->deliver_source = g_source_attach (source, self->main_context);
+    g_source_unref (source);
+  }
 
   self->queue = pc_nfqueue_open (config->queue_num, settings->fail_mode == PC_FAIL_OPEN, error);
   if (self->queue == NULL)
@@ -210,6 +346,8 @@ on_packet (const PcNfqPacket *p, gpointer user_data)
     self->counters.blocked++;
   log_flow (self, flow, "flow");
 
+  flow->conn = connection_new (self, flow);
+  publish_connection (self, PC_CONNECTION_ADDED, pc_connection_ref (flow->conn));
   g_hash_table_insert (self->flows, &flow->key, flow);
 }
 
@@ -235,6 +373,20 @@ queue_ready_cb (int fd, GIOCondition condition, gpointer user_data)
 }
 
 static void
+end_flow (PcEngine *self, const PcFlowKey *key)
+{
+  PcFlow *flow = g_hash_table_lookup (self->flows, key);
+  PcConnection *ended;
+
+  if (flow == NULL)
+    return;
+  ended = pc_connection_copy (flow->conn);
+  ended->ended = g_get_real_time ();
+  publish_connection (self, PC_CONNECTION_ENDED, ended);
+  g_hash_table_remove (self->flows, key);
+}
+
+static void
 flow_ended_cb (const PcFlowKey *orig_key, guint32 mark, gpointer user_data)
 {
   PcEngine *self = user_data;
@@ -242,8 +394,11 @@ flow_ended_cb (const PcFlowKey *orig_key, guint32 mark, gpointer user_data)
 
   /* The original direction's source is local for outbound flows, remote for inbound ones. */
   key.direction = PC_DIR_OUTBOUND;
-  if (g_hash_table_remove (self->flows, &key))
-    return;
+  if (g_hash_table_contains (self->flows, &key))
+    {
+      end_flow (self, &key);
+      return;
+    }
   key.direction = PC_DIR_INBOUND;
   key.laddr = orig_key->raddr;
   key.raddr = orig_key->laddr;
@@ -252,7 +407,7 @@ flow_ended_cb (const PcFlowKey *orig_key, guint32 mark, gpointer user_data)
       key.lport = orig_key->rport;
       key.rport = orig_key->lport;
     }
-  g_hash_table_remove (self->flows, &key);
+  end_flow (self, &key);
 }
 
 static gboolean
@@ -315,6 +470,13 @@ apply_settings_cb (gpointer user_data)
   for (guint i = 0; i < changed->len; i++)
     {
       flow = changed->pdata[i];
+      PcConnection *changed_conn = pc_connection_copy (flow->conn);
+      changed_conn->allowed = flow->decision.verdict == PC_VERDICT_ALLOW;
+      g_free (changed_conn->reason);
+      changed_conn->reason = g_strdup (flow->decision.reason);
+      g_clear_pointer (&flow->conn, pc_connection_unref);
+      flow->conn = pc_connection_ref (changed_conn);
+      publish_connection (self, PC_CONNECTION_CHANGED, changed_conn);
       log_flow (self, flow, flow->decision.verdict == PC_VERDICT_BLOCK ? "cut" : "reallow");
       apply_change (self, flow);
     }
@@ -401,6 +563,16 @@ pc_engine_free (PcEngine *self)
   g_clear_pointer (&self->attrib, pc_attrib_free);
   g_clear_pointer (&self->flows, g_hash_table_unref);
   g_clear_pointer (&self->settings, pc_settings_unref);
+  if (self->deliver_source != 0)
+    {
+      GSource *source = g_main_context_find_source_by_id (self->main_context, self->deliver_source);
+      if (source != NULL)
+        g_source_destroy (source);
+    }
+  g_clear_pointer (&self->main_context, g_main_context_unref);
+  g_clear_pointer (&self->live, g_hash_table_unref);
+  g_clear_pointer (&self->pending, g_array_unref);
+  g_mutex_clear (&self->conn_lock);
   g_mutex_clear (&self->stats_lock);
   g_free (self);
 }

@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "pc-attrib.h"
+#include "pc-connection.h"
 #include "pc-settings.h"
 
 G_BEGIN_DECLS
@@ -38,6 +39,14 @@ void pc_engine_set_settings (PcEngine *self, PcSettings *settings);
 void pc_engine_get_stats (PcEngine *self, PcEngineStats *stats);
 PcAttrib *pc_engine_get_attrib (PcEngine *self);
 void pc_engine_free (PcEngine *self);
+
+/* Receives batches of connection changes (a GArray of PcConnectionChange, borrowed for the
+ * call) in the main context that was thread-default when pc_engine_new() ran, at most every
+ * 100 ms and only when something changed. */
+typedef void (*PcEngineChangesFunc) (GArray *changes, gpointer user_data);
+void pc_engine_set_changes_func (PcEngine *self, PcEngineChangesFunc func, gpointer user_data);
+/* Every live connection (PcConnection, new references), oldest first. Thread-safe. */
+GPtrArray *pc_engine_list_connections (PcEngine *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PcEngine, pc_engine_free)
 
