@@ -13,6 +13,7 @@
 #include "pc-nfqueue.h"
 #include "pc-packet.h"
 #include "pc-policy.h"
+#include "pc-traffic.h"
 
 typedef struct
 {
@@ -23,8 +24,10 @@ typedef struct
   char comm[16];
   gboolean own;
   PcDecision decision;
-  gint64 started;     /* wall clock, µs */
-  PcConnection *conn; /* the record the rest of the helper sees */
+  gint64 started;          /* wall clock, µs */
+  PcConnection *conn;      /* the record the rest of the helper sees */
+  guint64 cookie;          /* socket cookie of the owner (traffic counters), 0 if unknown */
+  gboolean cookie_checked; /* inbound TCP: the accepted socket's cookie was looked up */
 } PcFlow;
 
 struct _PcEngine
@@ -34,6 +37,8 @@ struct _PcEngine
   PcNfqueue *queue;
   PcConntrack *conntrack;
   PcAttrib *attrib;
+  PcTraffic *traffic; /* NULL without BPF: no per-flow byte counts */
+  guint ticks;
 
   GThread *thread;
   GMainContext *context;
@@ -211,6 +216,13 @@ pc_engine_new (const PcEngineConfig *config, PcSettings *settings, GError **erro
   self->attrib = pc_attrib_new (config->cgroup_path, error);
   if (self->attrib == NULL)
     return NULL;
+  if (config->cgroup_path != NULL)
+    {
+      g_autoptr (GError) traffic_error = NULL;
+      self->traffic = pc_traffic_new (config->cgroup_path, &traffic_error);
+      if (self->traffic == NULL)
+        g_warning ("no per-connection byte counts: %s", traffic_error->message);
+    }
   self->context = g_main_context_new ();
   self->loop = g_main_loop_new (self->context, FALSE);
   return g_steal_pointer (&self);
@@ -332,6 +344,7 @@ on_packet (const PcNfqPacket *p, gpointer user_data)
       if (owner.uid != (uid_t)-1)
         flow->uid = owner.uid;
       flow->own = owner.pid == self->self_pid;
+      flow->cookie = owner.cookie;
       memcpy (flow->comm, owner.comm, sizeof flow->comm);
       flow->comm[sizeof flow->comm - 1] = '\0';
       flow->process = pc_attrib_get_process (self->attrib, owner.pid);
@@ -382,6 +395,21 @@ end_flow (PcEngine *self, const PcFlowKey *key)
     return;
   ended = pc_connection_copy (flow->conn);
   ended->ended = g_get_real_time ();
+  if (self->traffic != NULL && flow->cookie != 0)
+    {
+      PcTrafficCounters c;
+      if (pc_traffic_take (self->traffic, flow->cookie, &flow->key, &c))
+        {
+          ended->bytes_in = c.bytes_in;
+          ended->bytes_out = c.bytes_out;
+        }
+    }
+  if (self->config.verbose)
+    {
+      g_autofree char *text = pc_flow_key_to_string (&flow->key);
+      g_message ("ended %s pid=%d bytes_in=%" G_GUINT64_FORMAT " bytes_out=%" G_GUINT64_FORMAT,
+                 text, (int)flow->pid, ended->bytes_in, ended->bytes_out);
+    }
   publish_connection (self, PC_CONNECTION_ENDED, ended);
   g_hash_table_remove (self->flows, key);
 }
@@ -410,10 +438,54 @@ flow_ended_cb (const PcFlowKey *orig_key, guint32 mark, gpointer user_data)
   end_flow (self, &key);
 }
 
+/* Once a second: the traffic counters of every live flow, published where they changed. */
+static void
+sample_traffic (PcEngine *self)
+{
+  GHashTableIter iter;
+  PcFlow *flow;
+
+  pc_traffic_sample (self->traffic);
+  g_hash_table_iter_init (&iter, self->flows);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&flow))
+    {
+      PcTrafficCounters c;
+      PcConnection *updated;
+
+      if (!pc_traffic_get (self->traffic, flow->cookie, &flow->key, &c))
+        {
+          /* An inbound TCP flow was attributed to the listening socket; its bytes are counted
+           * on the accepted socket, found once by its tuple. */
+          PcSocketOwner owner = { 0 };
+          if (flow->cookie_checked || flow->key.direction != PC_DIR_INBOUND
+              || flow->key.proto != IPPROTO_TCP)
+            continue;
+          flow->cookie_checked = TRUE;
+          if (!pc_attrib_find_owner (self->attrib, &flow->key, &owner) || owner.cookie == 0
+              || owner.cookie == flow->cookie)
+            continue;
+          flow->cookie = owner.cookie;
+          if (!pc_traffic_get (self->traffic, flow->cookie, &flow->key, &c))
+            continue;
+        }
+      if (c.bytes_in == flow->conn->bytes_in && c.bytes_out == flow->conn->bytes_out)
+        continue;
+      updated = pc_connection_copy (flow->conn);
+      updated->bytes_in = c.bytes_in;
+      updated->bytes_out = c.bytes_out;
+      g_clear_pointer (&flow->conn, pc_connection_unref);
+      flow->conn = pc_connection_ref (updated);
+      publish_connection (self, PC_CONNECTION_CHANGED, updated);
+    }
+}
+
 static gboolean
 housekeeping_cb (gpointer user_data)
 {
   PcEngine *self = user_data;
+
+  if (self->traffic != NULL && ++self->ticks % 4 == 0)
+    sample_traffic (self);
 
   pc_conntrack_dispatch_events (self->conntrack, flow_ended_cb, self);
   /* Off the per-packet path: forget processes that exited long ago. */
@@ -561,6 +633,7 @@ pc_engine_free (PcEngine *self)
   g_clear_pointer (&self->queue, pc_nfqueue_free);
   g_clear_pointer (&self->conntrack, pc_conntrack_free);
   g_clear_pointer (&self->attrib, pc_attrib_free);
+  g_clear_pointer (&self->traffic, pc_traffic_free);
   g_clear_pointer (&self->flows, g_hash_table_unref);
   g_clear_pointer (&self->settings, pc_settings_unref);
   if (self->deliver_source != 0)

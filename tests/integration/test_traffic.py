@@ -1,0 +1,93 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Per-connection traffic counted in the kernel (cgroup_skb BPF) and reported when the flow
+ends: real transfers of known size, TCP and UDP, attributed to the right program."""
+import re
+import subprocess
+import time
+import unittest
+
+from pctest import BUILD_DIR, CLIENT_TOOL, PYTHON, pcsandbox, require_root
+
+P4, P6 = pcsandbox.PEER_V4, pcsandbox.PEER_V6
+ENDED_RE = re.compile(r'ended (?P<proto>\S+) (?P<local>\S+) -> (?P<remote>\S+) pid=(?P<pid>-?\d+) '
+                      r'bytes_in=(?P<bin>\d+) bytes_out=(?P<bout>\d+)')
+
+
+def ended(sb, pred, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        for line in sb.helper_log(since_start=True).splitlines():
+            m = ENDED_RE.search(line)
+            if m and pred(m):
+                return m
+        if time.monotonic() > deadline:
+            raise AssertionError('no matching ended flow:\n' + sb.helper_log()[-3000:])
+        time.sleep(0.1)
+
+
+def forget(sb, *args):
+    """End flows now (delete their conntrack entries) instead of waiting for their timeouts."""
+    subprocess.run(['ip', 'netns', 'exec', sb.client_ns, 'conntrack', '-D', *args],
+                   capture_output=True)
+
+
+class TrafficTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_root()
+        cls.sb = pcsandbox.Sandbox(BUILD_DIR, bus=False, settings={'default-action': 'allow'})
+        cls.sb.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sb.close()
+
+    def test_download_counted_within_2_percent(self):
+        size = 10 * 1024 * 1024
+        for host, url in ((P4, f'http://{P4}/bytes/{size}'), (P6, f'http://[{P6}]:8080/bytes/{size}')):
+            res = self.sb.client_run(['curl', '-sS', '-g', '-o', '/dev/null', '-w', '%{local_port}',
+                                      url], timeout=60)
+            self.assertEqual(res.returncode, 0, res.stderr)
+            port = int(res.stdout)
+            forget(self.sb, '-p', 'tcp', '--sport', str(port))
+            m = ended(self.sb, lambda m, p=port: m['local'].endswith(f':{p}'))
+            # payload bytes: the body plus a response header of ~150 bytes
+            self.assertAlmostEqual(int(m['bin']), size, delta=size * 0.02)
+            self.assertGreater(int(m['bin']), size)
+            self.assertLess(int(m['bout']), 1000)  # just the request
+
+    def test_udp_burst_counted_exactly(self):
+        script = ('import socket,sys\n'
+                  's=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(2)\n'
+                  'got=0\n'
+                  'for i in range(500):\n'
+                  f'  s.sendto(b"x"*1000,("{P4}",7)); got+=len(s.recv(2000))\n'
+                  'print(s.getsockname()[1], got)\n')
+        res = self.sb.client_run([PYTHON, '-c', script], timeout=60)
+        port, got = map(int, res.stdout.split())
+        self.assertEqual(got, 500_000)
+        forget(self.sb, '-p', 'udp', '--sport', str(port))
+        m = ended(self.sb, lambda m: m['proto'] == 'udp' and m['local'].endswith(f':{port}'))
+        self.assertEqual(int(m['bout']), 500_000)
+        self.assertEqual(int(m['bin']), 500_000)
+
+    def test_bytes_attributed_per_program(self):
+        a = self.sb.client(['curl', '-sS', '-o', '/dev/null', '-w', '%{local_port}',
+                            f'http://{P4}/bytes/3000000'], stdout=subprocess.PIPE, text=True)
+        b = self.sb.client([PYTHON, '-c', 'import urllib.request,socket\n'
+                            f'r=urllib.request.urlopen("http://{P4}:8080/bytes/5000000")\n'
+                            'n=len(r.read())\nprint(n)'], stdout=subprocess.PIPE, text=True)
+        port_a = int(a.communicate(timeout=60)[0])
+        self.assertEqual(b.communicate(timeout=60)[0].strip(), '5000000')
+        forget(self.sb, '-p', 'tcp', '--dport', '80')
+        forget(self.sb, '-p', 'tcp', '--dport', '8080')
+        ma = ended(self.sb, lambda m: m['local'].endswith(f':{port_a}'))
+        mb = ended(self.sb, lambda m: int(m['pid']) == b.pid and m['remote'].endswith(':8080'))
+        self.assertEqual(int(ma['pid']), a.pid)
+        self.assertAlmostEqual(int(ma['bin']), 3_000_000, delta=60_000)
+        self.assertAlmostEqual(int(mb['bin']), 5_000_000, delta=100_000)
+
+
+if __name__ == '__main__':
+    pcsandbox.unittest_main()
