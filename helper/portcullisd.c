@@ -14,6 +14,7 @@
 #include "pc-cgroup.h"
 #include "pc-engine.h"
 #include "pc-ruleset.h"
+#include "pc-service.h"
 #include "pc-settings.h"
 
 typedef struct
@@ -22,6 +23,7 @@ typedef struct
   char *settings_path;
   PcSettings *settings;
   PcEngine *engine;
+  PcService *service; /* NULL with --no-dbus */
   PcRulesetConfig ruleset;
   int exit_status;
 } PcDaemon;
@@ -72,6 +74,7 @@ main (int argc, char **argv)
   g_autofree char *cgroup = NULL;
   gint queue_num = 0;
   gboolean no_bpf = FALSE;
+  gboolean no_dbus = FALSE;
   gboolean verbose = FALSE;
   gboolean version = FALSE;
   GOptionEntry entries[] = {
@@ -82,6 +85,8 @@ main (int argc, char **argv)
       "cgroup v2 directory to attach BPF attribution to (default: the cgroup v2 root)", "PATH" },
     { "queue-num", 0, 0, G_OPTION_ARG_INT, &queue_num, "nfqueue number (default 0)", "N" },
     { "no-bpf", 0, 0, G_OPTION_ARG_NONE, &no_bpf, "Attribute with /proc only", NULL },
+    { "no-dbus", 0, 0, G_OPTION_ARG_NONE, &no_dbus,
+      "Do not offer the D-Bus service on the system bus", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log every decision", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
     { NULL },
@@ -161,6 +166,18 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGINT, quit_cb, &daemon);
   g_unix_signal_add (SIGHUP, reload_cb, &daemon);
 
+  /* The D-Bus service is asynchronous: without a system bus it warns and firewalling goes on. */
+  if (!no_dbus)
+    {
+      PcServiceInterception interception
+          = { (guint)queue_num, state.ipv4, state.ipv6, state.ipv6_error };
+
+      daemon.service = pc_service_new (daemon.engine);
+      pc_service_set_interception (daemon.service, &interception);
+      g_signal_connect_swapped (daemon.service, "stop", G_CALLBACK (g_main_loop_quit), daemon.loop);
+      pc_service_start (daemon.service);
+    }
+
   g_message ("intercepting on queue %d (IPv4%s, attribution: %s, fail-mode %s)", queue_num,
              state.ipv6 ? ", IPv6" : "",
              pc_attrib_get_mode (pc_engine_get_attrib (daemon.engine)) == PC_ATTRIB_MODE_BPF
@@ -185,6 +202,7 @@ main (int argc, char **argv)
                " cut) from %" G_GUINT64_FORMAT " queued packets",
                stats.flows, stats.allowed, stats.blocked, stats.cut, stats.packets);
   }
+  g_clear_object (&daemon.service);
   g_clear_pointer (&daemon.engine, pc_engine_free);
   g_clear_pointer (&daemon.settings, pc_settings_unref);
   g_clear_pointer (&daemon.loop, g_main_loop_unref);

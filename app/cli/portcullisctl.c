@@ -1,0 +1,778 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* portcullisctl: the command line of portcullisd's D-Bus interface.
+ * Exit codes: 0 ok, 1 error (message on stderr), 2 usage, 4 not authorized. */
+#define G_LOG_DOMAIN "portcullisctl"
+
+#include "config.h"
+
+#include <gio/gunixinputstream.h>
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pc-client.h"
+
+#define EXIT_OK 0
+#define EXIT_ERROR 1
+#define EXIT_USAGE 2
+#define EXIT_DENIED 4
+
+typedef struct
+{
+  gboolean json;
+  gboolean follow;
+  gboolean inbound;
+  char *app;
+  GPtrArray *args; /* positional words after the global options */
+  PcClient *client;
+  PcDBusPortcullis1 *proxy;
+  GMainLoop *loop;
+  int follow_status;
+} PcCtl;
+
+static const char usage_text[]
+    = "Usage: portcullisctl [--json] COMMAND [ARGS]\n"
+      "\n"
+      "Commands:\n"
+      "  status                                 the helper's state and problems\n"
+      "  connections [--follow]                 live connections (--follow: then changes)\n"
+      "  apps                                   application profiles with live connections\n"
+      "  app show ID                            one profile and its effective settings\n"
+      "  app set ID KEY VALUE                   override a setting in a profile\n"
+      "  app unset ID KEY                       remove the override\n"
+      "  config get [KEY]                       global settings\n"
+      "  config set KEY VALUE                   set a global setting\n"
+      "  config reset KEY                       back to the admin or built-in default\n"
+      "  rules list [--app ID]                  endpoint rules\n"
+      "  rules add [--app ID] [--inbound] RULE  add one rule, e.g. '- example.com tcp/443'\n"
+      "  rules remove [--app ID] [--inbound] RULE\n"
+      "  export FILE                            settings and profiles as JSON ('-': stdout)\n"
+      "  import FILE                            replace them from an export ('-': stdin)\n"
+      "\n"
+      "Options:\n"
+      "  --json      machine-readable output\n"
+      "  --help      this text\n"
+      "\n"
+      "Exit status: 0 ok, 1 error, 2 usage, 4 not authorized.\n";
+
+static int usage_error (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+
+static int
+usage_error (const char *fmt, ...)
+{
+  va_list args;
+  g_autofree char *msg = NULL;
+
+  va_start (args, fmt);
+  msg = g_strdup_vprintf (fmt, args);
+  va_end (args);
+  g_printerr ("portcullisctl: %s\nTry 'portcullisctl --help'.\n", msg);
+  return EXIT_USAGE;
+}
+
+static int
+fail (GError *error)
+{
+  pc_client_fix_error (error);
+  g_printerr ("portcullisctl: %s\n", error->message);
+  return pc_client_error_is_denied (error) ? EXIT_DENIED : EXIT_ERROR;
+}
+
+static void
+print_json (GVariant *value)
+{
+  g_autoptr (JsonNode) node = json_gvariant_serialize (value);
+  g_autofree char *text = json_to_string (node, TRUE);
+
+  g_print ("%s\n", text);
+}
+
+static void
+print_json_line (GVariant *value)
+{
+  g_autoptr (JsonNode) node = json_gvariant_serialize (value);
+  g_autofree char *text = json_to_string (node, FALSE);
+
+  g_print ("%s\n", text);
+  fflush (stdout);
+}
+
+static const char *
+dict_str (GVariant *dict, const char *key)
+{
+  const char *value = NULL;
+
+  if (!g_variant_lookup (dict, key, "&s", &value))
+    return "";
+  return value;
+}
+
+static guint64
+dict_u64 (GVariant *dict, const char *key)
+{
+  g_autoptr (GVariant) value = g_variant_lookup_value (dict, key, NULL);
+
+  if (value == NULL)
+    return 0;
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
+    return g_variant_get_uint64 (value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT64))
+    return (guint64)g_variant_get_int64 (value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
+    return g_variant_get_uint32 (value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT16))
+    return g_variant_get_uint16 (value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+    return g_variant_get_boolean (value);
+  return 0;
+}
+
+static const char *
+yes_no (gboolean b)
+{
+  return b ? "yes" : "no";
+}
+
+/* ---- status ------------------------------------------------------------------------------- */
+
+static int
+cmd_status (PcCtl *ctl)
+{
+  g_autoptr (GVariant) status = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree const char **degraded = NULL;
+  g_autoptr (GDateTime) started = NULL;
+  g_autofree char *started_text = NULL;
+
+  if (ctl->args->len != 1)
+    return usage_error ("status takes no arguments");
+  if (!pc_dbus_portcullis1_call_status_sync (ctl->proxy, &status, NULL, &error))
+    return fail (error);
+  if (ctl->json)
+    {
+      print_json (status);
+      return EXIT_OK;
+    }
+  g_variant_lookup (status, "degraded", "^a&s", &degraded);
+  started = g_date_time_new_from_unix_local ((gint64)dict_u64 (status, "started") / G_USEC_PER_SEC);
+  started_text = started != NULL ? g_date_time_format (started, "%F %T") : g_strdup ("?");
+  g_print ("Portcullis %s, running since %s\n", dict_str (status, "version"), started_text);
+  g_print ("%-14s IPv4 %s, IPv6 %s (nfqueue %" G_GUINT64_FORMAT ")\n", "Interception",
+           yes_no (dict_u64 (status, "ipv4")), yes_no (dict_u64 (status, "ipv6")),
+           dict_u64 (status, "queue"));
+  g_print ("%-14s %s\n", "Attribution", dict_str (status, "attribution"));
+  g_print ("%-14s %s\n", "DNS", dict_str (status, "dns"));
+  g_print ("%-14s %" G_GUINT64_FORMAT " live; %" G_GUINT64_FORMAT " decided (%" G_GUINT64_FORMAT
+           " allowed, %" G_GUINT64_FORMAT " blocked)\n",
+           "Connections", dict_u64 (status, "live-connections"), dict_u64 (status, "flows"),
+           dict_u64 (status, "allowed"), dict_u64 (status, "blocked"));
+  g_print ("%-14s %" G_GUINT64_FORMAT "\n", "Prompts", dict_u64 (status, "prompts"));
+  g_print ("%-14s %" G_GUINT64_FORMAT "\n", "Subscribers", dict_u64 (status, "subscribers"));
+  if (degraded == NULL || degraded[0] == NULL)
+    g_print ("%-14s none\n", "Problems");
+  else
+    for (guint i = 0; degraded[i] != NULL; i++)
+      g_print ("%-14s %s\n", i == 0 ? "Problems" : "", degraded[i]);
+  return EXIT_OK;
+}
+
+/* ---- connections ---------------------------------------------------------------------------- */
+
+static char *
+format_endpoint (GVariant *c, const char *addr_key, const char *port_key)
+{
+  const char *addr = dict_str (c, addr_key);
+
+  if (strchr (addr, ':') != NULL)
+    return g_strdup_printf ("[%s]:%" G_GUINT64_FORMAT, addr, dict_u64 (c, port_key));
+  return g_strdup_printf ("%s:%" G_GUINT64_FORMAT, addr, dict_u64 (c, port_key));
+}
+
+static const char *
+connection_app (GVariant *c)
+{
+  const char *profile = dict_str (c, "profile");
+  const char *exe = dict_str (c, "exe");
+
+  if (profile[0] != '\0')
+    return profile;
+  if (exe[0] != '\0')
+    return exe;
+  if (dict_str (c, "comm")[0] != '\0')
+    return dict_str (c, "comm");
+  return "(unknown)";
+}
+
+static void
+print_connection_header (gboolean with_event)
+{
+  if (with_event)
+    g_print ("%-8s ", "EVENT");
+  g_print ("%-8s %-24s %7s %-3s %-6s %-22s %-46s %-6s %s\n", "ID", "APP", "PID", "DIR", "PROTO",
+           "LOCAL", "REMOTE", "VERDICT", "REASON");
+}
+
+static void
+print_connection_row (GVariant *c, const char *event)
+{
+  g_autofree char *local = format_endpoint (c, "local-address", "local-port");
+  g_autofree char *remote = format_endpoint (c, "remote-address", "remote-port");
+  const char *domain = dict_str (c, "domain");
+  g_autofree char *remote_text
+      = domain[0] != '\0' ? g_strdup_printf ("%s (%s)", remote, domain) : g_strdup (remote);
+
+  if (event != NULL)
+    g_print ("%-8s ", event);
+  g_print ("%-8" G_GUINT64_FORMAT " %-24s %7" G_GUINT64_FORMAT " %-3s %-6s %-22s %-46s %-7s %s\n",
+           dict_u64 (c, "id"), connection_app (c), dict_u64 (c, "pid"),
+           g_str_equal (dict_str (c, "direction"), "inbound") ? "in" : "out",
+           dict_str (c, "protocol"), local, remote_text, dict_str (c, "verdict"),
+           dict_str (c, "reason"));
+}
+
+static void
+connections_changed_cb (PcDBusPortcullis1 *proxy, GVariant *changes, gpointer user_data)
+{
+  PcCtl *ctl = user_data;
+  GVariantIter iter;
+  GVariant *c;
+
+  g_variant_iter_init (&iter, changes);
+  while ((c = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      if (ctl->json)
+        print_json_line (c);
+      else
+        print_connection_row (c, dict_str (c, "event"));
+      g_variant_unref (c);
+    }
+  fflush (stdout);
+}
+
+static void
+name_owner_cb (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  PcCtl *ctl = user_data;
+
+  if (!pc_client_is_running (ctl->client))
+    {
+      g_printerr ("portcullisctl: portcullisd stopped\n");
+      ctl->follow_status = EXIT_ERROR;
+      g_main_loop_quit (ctl->loop);
+    }
+}
+
+static gboolean
+follow_quit_cb (gpointer user_data)
+{
+  PcCtl *ctl = user_data;
+
+  g_main_loop_quit (ctl->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static int
+cmd_connections (PcCtl *ctl)
+{
+  g_autoptr (GVariant) connections = NULL;
+  g_autoptr (GError) error = NULL;
+  GVariantIter iter;
+  GVariant *c;
+
+  if (ctl->args->len != 1)
+    return usage_error ("connections takes no arguments");
+  /* Subscribe before listing, so nothing falls between the list and the first signal. */
+  if (ctl->follow)
+    {
+      g_signal_connect (ctl->proxy, "connections-changed", G_CALLBACK (connections_changed_cb),
+                        ctl);
+      if (!pc_dbus_portcullis1_call_subscribe_sync (ctl->proxy, NULL, &error))
+        return fail (error);
+    }
+  if (!pc_dbus_portcullis1_call_list_connections_sync (ctl->proxy, &connections, NULL, &error))
+    return fail (error);
+
+  if (ctl->json && !ctl->follow)
+    print_json (connections);
+  else
+    {
+      if (!ctl->json)
+        print_connection_header (ctl->follow);
+      g_variant_iter_init (&iter, connections);
+      while ((c = g_variant_iter_next_value (&iter)) != NULL)
+        {
+          if (ctl->json)
+            print_json_line (c);
+          else
+            print_connection_row (c, ctl->follow ? "live" : NULL);
+          g_variant_unref (c);
+        }
+    }
+  fflush (stdout);
+  if (!ctl->follow)
+    return EXIT_OK;
+
+  ctl->loop = g_main_loop_new (NULL, FALSE);
+  g_signal_connect (ctl->proxy, "notify::g-name-owner", G_CALLBACK (name_owner_cb), ctl);
+  g_unix_signal_add (SIGINT, follow_quit_cb, ctl);
+  g_unix_signal_add (SIGTERM, follow_quit_cb, ctl);
+  g_main_loop_run (ctl->loop);
+  return ctl->follow_status;
+}
+
+/* ---- settings ------------------------------------------------------------------------------- */
+
+/* The type a setting's value has, from the helper's own list (so this tool never keeps a copy
+ * of the keys). NULL when the key is unknown: the helper then says so. */
+static const GVariantType *
+setting_type (GVariant *settings, const char *key)
+{
+  g_autoptr (GVariant) entry = g_variant_lookup_value (settings, key, G_VARIANT_TYPE ("(vs)"));
+  g_autoptr (GVariant) value = NULL;
+
+  if (entry == NULL)
+    return NULL;
+  g_variant_get_child (entry, 0, "v", &value);
+  return g_variant_get_type (value); /* lives in the settings variant's type info */
+}
+
+static GVariant *
+value_for_key (GVariant *settings, const char *key, const char *text, GError **error)
+{
+  const GVariantType *type = setting_type (settings, key);
+
+  return pc_client_parse_value (text, type != NULL ? type : G_VARIANT_TYPE_STRING, error);
+}
+
+static void
+print_settings_table (GVariant *settings, const char *only_key)
+{
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+  const char *source;
+
+  g_variant_iter_init (&iter, settings);
+  while (g_variant_iter_next (&iter, "{&s(v&s)}", &key, &value, &source))
+    {
+      g_autofree char *text = pc_client_format_value (value);
+
+      if (only_key == NULL || g_str_equal (key, only_key))
+        g_print ("%-22s %-9s %s\n", key, source, text);
+      g_variant_unref (value);
+    }
+}
+
+static int
+cmd_config (PcCtl *ctl)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) settings = NULL;
+  const char *verb = ctl->args->len > 1 ? ctl->args->pdata[1] : NULL;
+
+  if (g_strcmp0 (verb, "get") == 0 && ctl->args->len <= 3)
+    {
+      const char *key = ctl->args->len == 3 ? ctl->args->pdata[2] : NULL;
+
+      if (key != NULL)
+        {
+          g_autoptr (GVariant) value = NULL;
+          g_autofree char *text = NULL;
+
+          if (!pc_dbus_portcullis1_call_get_setting_sync (ctl->proxy, key, &value, NULL, &error))
+            return fail (error);
+          if (ctl->json)
+            {
+              print_json (value);
+              return EXIT_OK;
+            }
+          text = pc_client_format_value (value);
+          g_print ("%s\n", text);
+          return EXIT_OK;
+        }
+      if (!pc_dbus_portcullis1_call_get_settings_sync (ctl->proxy, &settings, NULL, &error))
+        return fail (error);
+      if (ctl->json)
+        print_json (settings);
+      else
+        print_settings_table (settings, NULL);
+      return EXIT_OK;
+    }
+  if (g_strcmp0 (verb, "set") == 0 && ctl->args->len == 4)
+    {
+      GVariant *value;
+
+      if (!pc_dbus_portcullis1_call_get_settings_sync (ctl->proxy, &settings, NULL, &error))
+        return fail (error);
+      value = value_for_key (settings, ctl->args->pdata[2], ctl->args->pdata[3], &error);
+      if (value == NULL)
+        return fail (error);
+      if (!pc_dbus_portcullis1_call_set_setting_sync (ctl->proxy, ctl->args->pdata[2],
+                                                      g_variant_new_variant (value), NULL, &error))
+        return fail (error);
+      return EXIT_OK;
+    }
+  if (g_strcmp0 (verb, "reset") == 0 && ctl->args->len == 3)
+    {
+      if (!pc_dbus_portcullis1_call_reset_setting_sync (ctl->proxy, ctl->args->pdata[2], NULL,
+                                                        &error))
+        return fail (error);
+      return EXIT_OK;
+    }
+  return usage_error ("config get [KEY] | config set KEY VALUE | config reset KEY");
+}
+
+/* ---- profiles ------------------------------------------------------------------------------- */
+
+static int
+cmd_apps (PcCtl *ctl)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) profiles = NULL;
+  g_autoptr (GVariant) connections = NULL;
+  g_autoptr (GHashTable) counts = g_hash_table_new (g_str_hash, g_str_equal);
+  GVariantBuilder out;
+  GVariantIter iter;
+  GVariant *p;
+
+  if (ctl->args->len != 1)
+    return usage_error ("apps takes no arguments");
+  if (!pc_dbus_portcullis1_call_list_profiles_sync (ctl->proxy, &profiles, NULL, &error)
+      || !pc_dbus_portcullis1_call_list_connections_sync (ctl->proxy, &connections, NULL, &error))
+    return fail (error);
+
+  g_variant_iter_init (&iter, connections);
+  while ((p = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      const char *id = dict_str (p, "profile");
+      g_hash_table_insert (
+          counts, (gpointer)id,
+          GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (counts, id)) + 1));
+      g_variant_unref (p);
+    }
+
+  g_variant_builder_init (&out, G_VARIANT_TYPE ("aa{sv}"));
+  if (!ctl->json)
+    g_print ("%-24s %-28s %5s %s\n", "ID", "NAME", "LIVE", "FINGERPRINTS");
+  g_variant_iter_init (&iter, profiles);
+  while ((p = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      const char *id = dict_str (p, "id");
+      guint live = GPOINTER_TO_UINT (g_hash_table_lookup (counts, id));
+
+      if (ctl->json)
+        {
+          GVariantBuilder entry;
+          GVariantIter fields;
+          const char *key;
+          GVariant *value;
+
+          g_variant_builder_init (&entry, G_VARIANT_TYPE_VARDICT);
+          g_variant_iter_init (&fields, p);
+          while (g_variant_iter_next (&fields, "{&sv}", &key, &value))
+            {
+              g_variant_builder_add (&entry, "{sv}", key, value);
+              g_variant_unref (value);
+            }
+          g_variant_builder_add (&entry, "{sv}", "live-connections", g_variant_new_uint32 (live));
+          g_variant_builder_add_value (&out, g_variant_builder_end (&entry));
+        }
+      else
+        {
+          g_autofree const char **fps = NULL;
+          g_autofree char *fp_text = NULL;
+
+          g_variant_lookup (p, "fingerprints", "^a&s", &fps);
+          fp_text = fps != NULL ? g_strjoinv (", ", (char **)fps) : g_strdup ("");
+          g_print ("%-24s %-28s %5u %s\n", id, dict_str (p, "name"), live, fp_text);
+        }
+      g_variant_unref (p);
+    }
+  if (ctl->json)
+    {
+      g_autoptr (GVariant) result = g_variant_ref_sink (g_variant_builder_end (&out));
+      print_json (result);
+    }
+  else
+    g_variant_builder_clear (&out);
+  return EXIT_OK;
+}
+
+static int
+cmd_app (PcCtl *ctl)
+{
+  g_autoptr (GError) error = NULL;
+  const char *verb = ctl->args->len > 1 ? ctl->args->pdata[1] : NULL;
+  const char *id = ctl->args->len > 2 ? ctl->args->pdata[2] : NULL;
+
+  if (g_strcmp0 (verb, "show") == 0 && ctl->args->len == 3)
+    {
+      g_autoptr (GVariant) profile = NULL;
+      g_autoptr (GVariant) effective = NULL;
+      g_autofree const char **fps = NULL;
+      g_autofree char *fp_text = NULL;
+
+      if (!pc_dbus_portcullis1_call_get_profile_sync (ctl->proxy, id, &profile, NULL, &error)
+          || !pc_dbus_portcullis1_call_get_effective_settings_sync (ctl->proxy, id, &effective,
+                                                                    NULL, &error))
+        return fail (error);
+      if (ctl->json)
+        {
+          g_autoptr (GVariant) both = g_variant_ref_sink (g_variant_new_parsed (
+              "{'profile': <%@a{sv}>, 'effective': <%@a{s(vs)}>}", profile, effective));
+          print_json (both);
+          return EXIT_OK;
+        }
+      g_variant_lookup (profile, "fingerprints", "^a&s", &fps);
+      fp_text = fps != NULL ? g_strjoinv (", ", (char **)fps) : g_strdup ("");
+      g_print ("%-22s %s\n%-22s %s\n%-22s %s\n\n", "Profile", dict_str (profile, "id"), "Name",
+               dict_str (profile, "name"), "Fingerprints", fp_text);
+      print_settings_table (effective, NULL);
+      return EXIT_OK;
+    }
+  if (g_strcmp0 (verb, "set") == 0 && ctl->args->len == 5)
+    {
+      g_autoptr (GVariant) effective = NULL;
+      GVariant *value;
+
+      if (!pc_dbus_portcullis1_call_get_effective_settings_sync (ctl->proxy, id, &effective, NULL,
+                                                                 &error))
+        return fail (error);
+      value = value_for_key (effective, ctl->args->pdata[3], ctl->args->pdata[4], &error);
+      if (value == NULL)
+        return fail (error);
+      if (!pc_dbus_portcullis1_call_set_profile_setting_sync (
+              ctl->proxy, id, ctl->args->pdata[3], g_variant_new_variant (value), NULL, &error))
+        return fail (error);
+      return EXIT_OK;
+    }
+  if (g_strcmp0 (verb, "unset") == 0 && ctl->args->len == 4)
+    {
+      if (!pc_dbus_portcullis1_call_unset_profile_setting_sync (ctl->proxy, id, ctl->args->pdata[3],
+                                                                NULL, &error))
+        return fail (error);
+      return EXIT_OK;
+    }
+  return usage_error ("app show ID | app set ID KEY VALUE | app unset ID KEY");
+}
+
+/* ---- rules ---------------------------------------------------------------------------------- */
+
+static int
+cmd_rules (PcCtl *ctl)
+{
+  g_autoptr (GError) error = NULL;
+  const char *verb = ctl->args->len > 1 ? ctl->args->pdata[1] : NULL;
+  const char *id = ctl->app != NULL ? ctl->app : "";
+
+  if (g_strcmp0 (verb, "list") == 0 && ctl->args->len == 2)
+    {
+      g_autoptr (GVariant) settings = NULL;
+      static const char *const keys[] = { "endpoints", "inbound-endpoints" };
+      GVariantBuilder out;
+
+      if (ctl->app != NULL)
+        {
+          if (!pc_dbus_portcullis1_call_get_effective_settings_sync (ctl->proxy, id, &settings,
+                                                                     NULL, &error))
+            return fail (error);
+        }
+      else if (!pc_dbus_portcullis1_call_get_settings_sync (ctl->proxy, &settings, NULL, &error))
+        return fail (error);
+
+      g_variant_builder_init (&out, G_VARIANT_TYPE ("aa{sv}"));
+      for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
+        {
+          g_autoptr (GVariant) value = NULL;
+          const char *source = "";
+          g_autofree const char **rules = NULL;
+
+          if (!g_variant_lookup (settings, keys[k], "(v&s)", &value, &source))
+            continue;
+          if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING_ARRAY))
+            continue;
+          rules = g_variant_get_strv (value, NULL);
+          for (guint i = 0; rules[i] != NULL; i++)
+            {
+              if (ctl->json)
+                g_variant_builder_add_parsed (&out,
+                                              "{'rule': <%s>, 'inbound': <%b>, 'source': <%s>}",
+                                              rules[i], k == 1, source);
+              else
+                g_print ("%-8s %-8s %s\n", k == 1 ? "inbound" : "outbound", source, rules[i]);
+            }
+        }
+      if (ctl->json)
+        {
+          g_autoptr (GVariant) result = g_variant_ref_sink (g_variant_builder_end (&out));
+          print_json (result);
+        }
+      else
+        g_variant_builder_clear (&out);
+      return EXIT_OK;
+    }
+  if ((g_strcmp0 (verb, "add") == 0 || g_strcmp0 (verb, "remove") == 0) && ctl->args->len == 3)
+    {
+      gboolean ok;
+
+      if (g_str_equal (verb, "add"))
+        ok = pc_dbus_portcullis1_call_add_rule_sync (ctl->proxy, id, ctl->inbound,
+                                                     ctl->args->pdata[2], NULL, &error);
+      else
+        ok = pc_dbus_portcullis1_call_remove_rule_sync (ctl->proxy, id, ctl->inbound,
+                                                        ctl->args->pdata[2], NULL, &error);
+      return ok ? EXIT_OK : fail (error);
+    }
+  return usage_error ("rules list [--app ID] | rules add|remove [--app ID] [--inbound] RULE");
+}
+
+/* ---- backup --------------------------------------------------------------------------------- */
+
+static int
+cmd_export (PcCtl *ctl)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *json = NULL;
+  const char *path;
+
+  if (ctl->args->len != 2)
+    return usage_error ("export FILE");
+  path = ctl->args->pdata[1];
+  if (!pc_dbus_portcullis1_call_export_sync (ctl->proxy, &json, NULL, &error))
+    return fail (error);
+  if (g_str_equal (path, "-"))
+    {
+      g_print ("%s\n", json);
+      return EXIT_OK;
+    }
+  if (!g_file_set_contents_full (path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+    return fail (error);
+  return EXIT_OK;
+}
+
+static int
+cmd_import (PcCtl *ctl)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *json = NULL;
+  const char *path;
+
+  if (ctl->args->len != 2)
+    return usage_error ("import FILE");
+  path = ctl->args->pdata[1];
+  if (g_str_equal (path, "-"))
+    {
+      g_autoptr (GInputStream) in = g_unix_input_stream_new (0, FALSE);
+      g_autoptr (GOutputStream) out = g_memory_output_stream_new_resizable ();
+
+      if (g_output_stream_splice (out, in, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, &error) < 0)
+        return fail (error);
+      g_output_stream_write (out, "", 1, NULL, NULL);
+      json = g_memory_output_stream_steal_data (G_MEMORY_OUTPUT_STREAM (out));
+    }
+  else if (!g_file_get_contents (path, &json, NULL, &error))
+    return fail (error);
+  if (!g_utf8_validate (json, -1, NULL))
+    {
+      g_printerr ("portcullisctl: %s is not UTF-8 text\n", path);
+      return EXIT_ERROR;
+    }
+  if (!pc_dbus_portcullis1_call_import_sync (ctl->proxy, json, NULL, &error))
+    return fail (error);
+  return EXIT_OK;
+}
+
+/* ---- main ----------------------------------------------------------------------------------- */
+
+typedef struct
+{
+  const char *name;
+  int (*func) (PcCtl *ctl);
+} PcCommand;
+
+static const PcCommand commands[] = {
+  { "status", cmd_status }, { "connections", cmd_connections }, { "apps", cmd_apps },
+  { "app", cmd_app },       { "config", cmd_config },           { "rules", cmd_rules },
+  { "export", cmd_export }, { "import", cmd_import },
+};
+
+int
+main (int argc, char **argv)
+{
+  PcCtl ctl = { 0 };
+  const PcCommand *command = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  gboolean options_done = FALSE;
+  int status;
+
+  setlocale (LC_ALL, "");
+  for (int i = 1; i < argc; i++)
+    {
+      const char *a = argv[i];
+
+      if (options_done || a[0] != '-' || g_str_equal (a, "-"))
+        g_ptr_array_add (args, argv[i]);
+      else if (g_str_equal (a, "--"))
+        options_done = TRUE;
+      else if (g_str_equal (a, "--json"))
+        ctl.json = TRUE;
+      else if (g_str_equal (a, "--follow") || g_str_equal (a, "-f"))
+        ctl.follow = TRUE;
+      else if (g_str_equal (a, "--inbound"))
+        ctl.inbound = TRUE;
+      else if (g_str_equal (a, "--app") || g_str_has_prefix (a, "--app="))
+        {
+          if (a[5] == '=')
+            ctl.app = (char *)a + 6;
+          else if (i + 1 < argc)
+            ctl.app = argv[++i];
+          else
+            return usage_error ("--app needs a profile id");
+        }
+      else if (g_str_equal (a, "--help") || g_str_equal (a, "-h"))
+        {
+          g_print ("%s", usage_text);
+          return EXIT_OK;
+        }
+      else if (g_str_equal (a, "--version"))
+        {
+          g_print ("portcullisctl %s\n", PACKAGE_VERSION);
+          return EXIT_OK;
+        }
+      else
+        return usage_error ("unknown option '%s'", a);
+    }
+  if (args->len == 0)
+    return usage_error ("no command given");
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (commands[i].name, args->pdata[0]))
+      command = &commands[i];
+  if (command == NULL)
+    return usage_error ("unknown command '%s'", (const char *)args->pdata[0]);
+  if (ctl.follow && command->func != cmd_connections)
+    return usage_error ("--follow goes with connections only");
+  if (ctl.app != NULL && command->func != cmd_rules)
+    return usage_error ("--app goes with rules only");
+  if (ctl.inbound && command->func != cmd_rules)
+    return usage_error ("--inbound goes with rules add and rules remove only");
+
+  ctl.args = args;
+  ctl.client = pc_client_new_sync (NULL, &error);
+  if (ctl.client == NULL)
+    return fail (error);
+  ctl.proxy = pc_client_get_proxy (ctl.client);
+  if (!pc_client_is_running (ctl.client))
+    {
+      g_printerr ("portcullisctl: portcullisd is not running (no owner of %s on the system bus)\n",
+                  PC_CLIENT_BUS_NAME);
+      g_clear_object (&ctl.client);
+      return EXIT_ERROR;
+    }
+  status = command->func (&ctl);
+  g_clear_pointer (&ctl.loop, g_main_loop_unref);
+  g_clear_object (&ctl.client);
+  return status;
+}

@@ -1,0 +1,697 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pc-service"
+
+#include "config.h"
+
+#include "pc-service.h"
+
+#include "pc-connection-variant.h"
+#include "pc-dbus-generated.h"
+#include "pc-error.h"
+#include "pc-polkit-authority.h"
+#ifdef PC_HAVE_POLICY_MANAGER
+#include "pc-policy-manager.h"
+#endif
+
+#define ACTION_MONITOR "org.portcullis.Portcullis1.monitor"
+#define ACTION_ANSWER_PROMPT "org.portcullis.Portcullis1.answer-prompt"
+#define ACTION_CONFIGURE "org.portcullis.Portcullis1.configure"
+#define ACTION_MANAGE "org.portcullis.Portcullis1.manage"
+
+/* A peer on the bus we keep state for: its subscriptions and calls in flight. Forgotten when
+ * both are zero or when its name leaves the bus. */
+typedef struct
+{
+  char *sender;
+  guint watch_id;
+  guint subscriptions;
+  guint pending;
+} PcPeer;
+
+struct _PcService
+{
+  GObject parent_instance;
+
+  PcEngine *engine; /* not owned: outlives the service */
+  PcDBusPortcullis1 *skeleton;
+  PcPolkitAuthority *authority;
+  GCancellable *cancellable;
+  GDBusConnection *connection;
+  guint owner_id;
+  gboolean exported;
+  gboolean name_owned;
+  gint64 started;
+
+  PcServiceInterception interception;
+  char *ipv6_error;
+
+  GHashTable *clients; /* sender -> PcPeer */
+  guint n_subscribers; /* clients with subscriptions > 0 */
+  guint n_pending;
+#ifdef PC_HAVE_POLICY_MANAGER
+  PcPolicyManager *policy;
+#endif
+};
+
+G_DEFINE_TYPE (PcService, pc_service, G_TYPE_OBJECT)
+
+enum
+{
+  SIGNAL_STOP,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+typedef void (*PcMethodFunc) (PcService *self,
+                              GDBusMethodInvocation *invocation,
+                              GVariant *parameters);
+
+typedef struct
+{
+  const char *name;
+  const char *action;
+  PcMethodFunc func;
+} PcMethod;
+
+/* ---- clients ------------------------------------------------------------------------------- */
+
+static void
+pc_peer_free (PcPeer *client)
+{
+  if (client->watch_id != 0)
+    g_bus_unwatch_name (client->watch_id);
+  g_free (client->sender);
+  g_free (client);
+}
+
+static void
+peer_vanished_cb (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  PcService *self = PC_SERVICE (user_data);
+  PcPeer *client = g_hash_table_lookup (self->clients, name);
+
+  if (client == NULL)
+    return;
+  if (client->subscriptions > 0)
+    {
+      g_debug ("%s left the bus: dropping its %u subscriptions", name, client->subscriptions);
+      self->n_subscribers--;
+    }
+  self->n_pending -= client->pending;
+  g_hash_table_remove (self->clients, name);
+}
+
+static PcPeer *
+pc_service_ensure_peer (PcService *self, const char *sender)
+{
+  PcPeer *client = g_hash_table_lookup (self->clients, sender);
+
+  if (client != NULL)
+    return client;
+  client = g_new0 (PcPeer, 1);
+  client->sender = g_strdup (sender);
+  g_hash_table_insert (self->clients, client->sender, client);
+  /* A unique name never comes back: once it vanishes, the client is gone for good. If it is
+   * gone already, vanished runs from the main loop right away. */
+  client->watch_id = g_bus_watch_name_on_connection (
+      self->connection, sender, G_BUS_NAME_WATCHER_FLAGS_NONE, NULL, peer_vanished_cb, self, NULL);
+  return client;
+}
+
+static void
+pc_service_forget_idle_peer (PcService *self, PcPeer *client)
+{
+  if (client->subscriptions == 0 && client->pending == 0)
+    g_hash_table_remove (self->clients, client->sender);
+}
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+static void
+return_error (GDBusMethodInvocation *invocation, const GError *error)
+{
+  g_autoptr (GError) copy = g_error_copy (error);
+
+  /* Codes of our domain map to org.portcullis.Portcullis1.Error.*; anything else is Failed. */
+  if (copy->domain != PC_ERROR)
+    {
+      g_clear_error (&copy);
+      copy = g_error_new_literal (PC_ERROR, PC_ERROR_FAILED, error->message);
+    }
+  g_dbus_method_invocation_return_gerror (invocation, copy);
+}
+
+/* ---- methods: status and connections --------------------------------------------------------- */
+
+static void
+method_status (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  GVariantBuilder builder;
+  GVariantBuilder degraded;
+  PcEngineStats stats = { 0 };
+  PcAttrib *attrib = pc_engine_get_attrib (self->engine);
+  const char *attrib_reason = pc_attrib_get_degraded_reason (attrib);
+  gboolean ok = TRUE;
+
+  pc_engine_get_stats (self->engine, &stats);
+
+  g_variant_builder_init (&degraded, G_VARIANT_TYPE_STRING_ARRAY);
+  if (attrib_reason != NULL)
+    {
+      g_variant_builder_add (&degraded, "s", attrib_reason);
+      ok = FALSE;
+    }
+  if (!self->interception.ipv6)
+    {
+      g_variant_builder_add (&degraded, "s",
+                             self->ipv6_error != NULL ? self->ipv6_error
+                                                      : "IPv6 traffic is not intercepted");
+      ok = FALSE;
+    }
+#ifdef PC_HAVE_POLICY_MANAGER
+  if (self->policy != NULL)
+    {
+      const char *const *problems = pc_policy_manager_get_problems (self->policy);
+      for (guint i = 0; problems != NULL && problems[i] != NULL; i++)
+        {
+          g_variant_builder_add (&degraded, "s", problems[i]);
+          ok = FALSE;
+        }
+    }
+#endif
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&builder, "{sv}", "version", g_variant_new_string (PACKAGE_VERSION));
+  g_variant_builder_add (&builder, "{sv}", "started", g_variant_new_int64 (self->started));
+  g_variant_builder_add (&builder, "{sv}", "ipv4", g_variant_new_boolean (self->interception.ipv4));
+  g_variant_builder_add (&builder, "{sv}", "ipv6", g_variant_new_boolean (self->interception.ipv6));
+  g_variant_builder_add (&builder, "{sv}", "queue",
+                         g_variant_new_uint32 (self->interception.queue_num));
+  g_variant_builder_add (
+      &builder, "{sv}", "attribution",
+      g_variant_new_string (pc_attrib_get_mode (attrib) == PC_ATTRIB_MODE_BPF ? "bpf" : "proc"));
+  /* the resolver comes with the DNS issue */
+  g_variant_builder_add (&builder, "{sv}", "dns", g_variant_new_string ("not running"));
+  g_variant_builder_add (&builder, "{sv}", "flows", g_variant_new_uint64 (stats.flows));
+  g_variant_builder_add (&builder, "{sv}", "allowed", g_variant_new_uint64 (stats.allowed));
+  g_variant_builder_add (&builder, "{sv}", "blocked", g_variant_new_uint64 (stats.blocked));
+  g_variant_builder_add (&builder, "{sv}", "cut", g_variant_new_uint64 (stats.cut));
+  g_variant_builder_add (&builder, "{sv}", "packets", g_variant_new_uint64 (stats.packets));
+  g_variant_builder_add (&builder, "{sv}", "live-connections",
+                         g_variant_new_uint32 (stats.live_flows));
+  g_variant_builder_add (&builder, "{sv}", "subscribers",
+                         g_variant_new_uint32 (self->n_subscribers));
+  /* this call itself is still counted as in flight */
+  g_variant_builder_add (&builder, "{sv}", "pending-calls",
+                         g_variant_new_uint32 (self->n_pending > 0 ? self->n_pending - 1 : 0));
+  g_variant_builder_add (&builder, "{sv}", "prompts", g_variant_new_uint32 (0));
+  g_variant_builder_add (&builder, "{sv}", "degraded", g_variant_builder_end (&degraded));
+  g_variant_builder_add (&builder, "{sv}", "ok", g_variant_new_boolean (ok));
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(a{sv})", &builder));
+}
+
+static void
+method_list_connections (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  g_autoptr (GPtrArray) connections = pc_engine_list_connections (self->engine);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < connections->len; i++)
+    g_variant_builder_add_value (&builder, pc_connection_variant_new (connections->pdata[i], NULL));
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(aa{sv})", &builder));
+}
+
+static void
+method_subscribe (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+  PcPeer *client = pc_service_ensure_peer (self, sender);
+
+  if (client->subscriptions >= PC_SERVICE_MAX_SUBSCRIPTIONS_PER_CLIENT)
+    {
+      g_dbus_method_invocation_return_error (invocation, PC_ERROR, PC_ERROR_LIMIT,
+                                             "%s has %u subscriptions already (the limit)", sender,
+                                             client->subscriptions);
+      return;
+    }
+  if (client->subscriptions == 0 && self->n_subscribers >= PC_SERVICE_MAX_SUBSCRIBERS)
+    {
+      g_dbus_method_invocation_return_error (invocation, PC_ERROR, PC_ERROR_LIMIT,
+                                             "%u clients are subscribed already (the limit)",
+                                             self->n_subscribers);
+      return;
+    }
+  if (client->subscriptions++ == 0)
+    self->n_subscribers++;
+  g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static void
+method_unsubscribe (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+  PcPeer *client = pc_service_ensure_peer (self, sender);
+
+  if (client->subscriptions == 0)
+    {
+      g_dbus_method_invocation_return_error (invocation, PC_ERROR, PC_ERROR_NOT_FOUND,
+                                             "%s has no subscription", sender);
+      return;
+    }
+  if (--client->subscriptions == 0)
+    self->n_subscribers--;
+  g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+/* ---- methods: prompts (held flows arrive with the prompt issue) ------------------------------ */
+
+static void
+method_list_prompts (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  /* Nothing holds a flow for a prompt yet, so there is never one pending. */
+  g_dbus_method_invocation_return_value (
+      invocation,
+      g_variant_new ("(@aa{sv})", g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0)));
+}
+
+static void
+method_answer_prompt (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  const char *id = NULL;
+  g_autoptr (GVariant) answer = NULL;
+
+  g_variant_get (parameters, "(&s@a{sv})", &id, &answer);
+  g_dbus_method_invocation_return_error (invocation, PC_ERROR, PC_ERROR_NOT_FOUND,
+                                         "no pending prompt with id '%s'", id);
+}
+
+/* ---- methods: manage ------------------------------------------------------------------------ */
+
+static gboolean
+emit_stop_cb (gpointer user_data)
+{
+  PcService *self = PC_SERVICE (user_data);
+
+  g_signal_emit (self, signals[SIGNAL_STOP], 0);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+method_stop (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  g_message ("stop requested over D-Bus by %s", g_dbus_method_invocation_get_sender (invocation));
+  g_dbus_method_invocation_return_value (invocation, NULL);
+  /* after the reply is on its way */
+  g_idle_add_full (G_PRIORITY_LOW, emit_stop_cb, g_object_ref (self), g_object_unref);
+}
+
+/* ---- methods: settings, profiles, rules, backup ---------------------------------------------- */
+
+#ifdef PC_HAVE_POLICY_MANAGER
+#include "pc-service-policy.c"
+#else
+static void
+method_policy_unavailable (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  g_dbus_method_invocation_return_error (
+      invocation, PC_ERROR, PC_ERROR_UNAVAILABLE,
+      "%s: settings and profiles are not available: this helper was built without the policy "
+      "manager",
+      g_dbus_method_invocation_get_method_name (invocation));
+}
+#define method_get_settings method_policy_unavailable
+#define method_get_setting method_policy_unavailable
+#define method_set_setting method_policy_unavailable
+#define method_reset_setting method_policy_unavailable
+#define method_list_profiles method_policy_unavailable
+#define method_get_profile method_policy_unavailable
+#define method_create_profile method_policy_unavailable
+#define method_update_profile method_policy_unavailable
+#define method_delete_profile method_policy_unavailable
+#define method_set_profile_setting method_policy_unavailable
+#define method_unset_profile_setting method_policy_unavailable
+#define method_get_effective_settings method_policy_unavailable
+#define method_add_rule method_policy_unavailable
+#define method_remove_rule method_policy_unavailable
+#define method_export method_policy_unavailable
+#define method_import method_policy_unavailable
+#endif
+
+static const PcMethod pc_methods[] = {
+  { "Status", ACTION_MONITOR, method_status },
+  { "ListConnections", ACTION_MONITOR, method_list_connections },
+  { "Subscribe", ACTION_MONITOR, method_subscribe },
+  { "Unsubscribe", ACTION_MONITOR, method_unsubscribe },
+  { "GetSettings", ACTION_MONITOR, method_get_settings },
+  { "GetSetting", ACTION_MONITOR, method_get_setting },
+  { "SetSetting", ACTION_CONFIGURE, method_set_setting },
+  { "ResetSetting", ACTION_CONFIGURE, method_reset_setting },
+  { "ListProfiles", ACTION_MONITOR, method_list_profiles },
+  { "GetProfile", ACTION_MONITOR, method_get_profile },
+  { "CreateProfile", ACTION_CONFIGURE, method_create_profile },
+  { "UpdateProfile", ACTION_CONFIGURE, method_update_profile },
+  { "DeleteProfile", ACTION_CONFIGURE, method_delete_profile },
+  { "SetProfileSetting", ACTION_CONFIGURE, method_set_profile_setting },
+  { "UnsetProfileSetting", ACTION_CONFIGURE, method_unset_profile_setting },
+  { "GetEffectiveSettings", ACTION_MONITOR, method_get_effective_settings },
+  { "AddRule", ACTION_CONFIGURE, method_add_rule },
+  { "RemoveRule", ACTION_CONFIGURE, method_remove_rule },
+  { "ListPrompts", ACTION_MONITOR, method_list_prompts },
+  { "AnswerPrompt", ACTION_ANSWER_PROMPT, method_answer_prompt },
+  { "Export", ACTION_MONITOR, method_export },
+  { "Import", ACTION_CONFIGURE, method_import },
+  { "Stop", ACTION_MANAGE, method_stop },
+};
+
+/* ---- authorization -------------------------------------------------------------------------- */
+
+typedef struct
+{
+  PcService *self;
+  GDBusMethodInvocation *invocation;
+  const PcMethod *method;
+} PcCall;
+
+static void
+pc_call_free (PcCall *call)
+{
+  g_object_unref (call->self);
+  g_clear_object (&call->invocation);
+  g_free (call);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PcCall, pc_call_free)
+
+static void
+authorize_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr (PcCall) call = user_data;
+  PcService *self = call->self;
+  GDBusMethodInvocation *invocation = g_steal_pointer (&call->invocation);
+  g_autofree char *sender = g_strdup (g_dbus_method_invocation_get_sender (invocation));
+  g_autoptr (GError) error = NULL;
+  PcPeer *client;
+
+  /* The invocation's reference goes with the reply. */
+  if (!pc_polkit_authority_check_finish (PC_POLKIT_AUTHORITY (source), res, &error))
+    {
+      g_debug ("%s from %s: %s", call->method->name, sender, error->message);
+      return_error (invocation, error);
+    }
+  else
+    {
+      call->method->func (self, invocation, g_dbus_method_invocation_get_parameters (invocation));
+    }
+
+  /* A client that left the bus meanwhile was forgotten with its count of calls in flight. */
+  client = g_hash_table_lookup (self->clients, sender);
+  if (client != NULL)
+    {
+      client->pending--;
+      self->n_pending--;
+      pc_service_forget_idle_peer (self, client);
+    }
+}
+
+static gboolean
+authorize_method_cb (GDBusInterfaceSkeleton *skeleton,
+                     GDBusMethodInvocation *invocation,
+                     gpointer user_data)
+{
+  PcService *self = PC_SERVICE (user_data);
+  const char *name = g_dbus_method_invocation_get_method_name (invocation);
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+  const PcMethod *method = NULL;
+  PcPeer *client;
+  PcCall *call;
+
+  /* We answer every call ourselves, after polkit: returning FALSE tells the skeleton so. */
+  g_object_ref (invocation);
+  for (gsize i = 0; i < G_N_ELEMENTS (pc_methods); i++)
+    if (g_strcmp0 (pc_methods[i].name, name) == 0)
+      method = &pc_methods[i];
+  if (method == NULL || sender == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
+                                             "unknown method %s", name);
+      return FALSE;
+    }
+  client = pc_service_ensure_peer (self, sender);
+  if (client->pending >= PC_SERVICE_MAX_PENDING_PER_CLIENT)
+    {
+      g_dbus_method_invocation_return_error (invocation, PC_ERROR, PC_ERROR_LIMIT,
+                                             "%s has %u calls in flight already (the limit)",
+                                             sender, client->pending);
+      return FALSE;
+    }
+  client->pending++;
+  self->n_pending++;
+
+  call = g_new0 (PcCall, 1);
+  call->self = g_object_ref (self);
+  call->invocation = invocation;
+  call->method = method;
+  pc_polkit_authority_check_async (
+      self->authority, sender, method->action,
+      (g_dbus_message_get_flags (g_dbus_method_invocation_get_message (invocation))
+       & G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION)
+          != 0,
+      self->cancellable, authorize_cb, call);
+  return FALSE;
+}
+
+/* ---- connection signals ----------------------------------------------------------------------- */
+
+typedef struct
+{
+  PcConnection *connection; /* borrowed from the batch */
+  PcConnectionEvent event;
+} PcPendingEntry;
+
+static void
+pc_service_send_changes (PcService *self, GVariant *changes)
+{
+  GHashTableIter iter;
+  PcPeer *client;
+  g_autoptr (GVariant) parameters = g_variant_ref_sink (g_variant_new_tuple (&changes, 1));
+
+  /* Unicast to each subscriber: nobody else pays for the signal, and nobody is sent it when
+   * nobody listens. */
+  g_hash_table_iter_init (&iter, self->clients);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&client))
+    {
+      g_autoptr (GError) error = NULL;
+
+      if (client->subscriptions == 0)
+        continue;
+      if (!g_dbus_connection_emit_signal (self->connection, client->sender, PC_SERVICE_OBJECT_PATH,
+                                          PC_SERVICE_INTERFACE, "ConnectionsChanged", parameters,
+                                          &error))
+        g_debug ("cannot send ConnectionsChanged to %s: %s", client->sender, error->message);
+    }
+}
+
+/* One engine batch (at most every 100 ms: about 10 signals a second). Several events of one
+ * connection in the batch become one entry with its latest record. */
+static void
+engine_changes_cb (GArray *changes, gpointer user_data)
+{
+  PcService *self = PC_SERVICE (user_data);
+  g_autoptr (GArray) entries = NULL;
+  g_autoptr (GHashTable) index = NULL;
+  GVariantBuilder builder;
+  guint n = 0;
+
+  if (self->n_subscribers == 0 || self->connection == NULL)
+    return;
+
+  entries = g_array_sized_new (FALSE, FALSE, sizeof (PcPendingEntry), changes->len);
+  index = g_hash_table_new (g_int64_hash, g_int64_equal);
+  for (guint i = 0; i < changes->len; i++)
+    {
+      const PcConnectionChange *change = &g_array_index (changes, PcConnectionChange, i);
+      gpointer at = NULL;
+
+      if (g_hash_table_lookup_extended (index, &change->connection->id, NULL, &at))
+        {
+          PcPendingEntry *entry = &g_array_index (entries, PcPendingEntry, GPOINTER_TO_UINT (at));
+
+          entry->connection = change->connection;
+          /* added + changed is still news of a new connection; ended is final */
+          if (!(entry->event == PC_CONNECTION_ADDED && change->event == PC_CONNECTION_CHANGED))
+            entry->event = change->event;
+        }
+      else
+        {
+          PcPendingEntry entry = { change->connection, change->event };
+
+          g_hash_table_insert (index, &change->connection->id, GUINT_TO_POINTER (entries->len));
+          g_array_append_val (entries, entry);
+        }
+    }
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const PcPendingEntry *entry = &g_array_index (entries, PcPendingEntry, i);
+
+      g_variant_builder_add_value (
+          &builder, pc_connection_variant_new (entry->connection,
+                                               pc_connection_event_to_string (entry->event)));
+      if (++n == PC_SERVICE_MAX_ENTRIES_PER_SIGNAL)
+        {
+          pc_service_send_changes (self, g_variant_builder_end (&builder));
+          g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+          n = 0;
+        }
+    }
+  if (n > 0)
+    pc_service_send_changes (self, g_variant_builder_end (&builder));
+  else
+    g_variant_builder_clear (&builder);
+}
+
+/* ---- bus ------------------------------------------------------------------------------------ */
+
+static void
+bus_acquired_cb (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  PcService *self = PC_SERVICE (user_data);
+  g_autoptr (GError) error = NULL;
+
+  g_set_object (&self->connection, connection);
+  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton), connection,
+                                         PC_SERVICE_OBJECT_PATH, &error))
+    {
+      g_warning ("cannot export %s on the system bus: %s", PC_SERVICE_OBJECT_PATH, error->message);
+      return;
+    }
+  self->exported = TRUE;
+}
+
+static void
+name_acquired_cb (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  PcService *self = PC_SERVICE (user_data);
+
+  self->name_owned = TRUE;
+  g_message ("D-Bus service %s ready on the system bus", name);
+}
+
+static void
+name_lost_cb (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  PcService *self = PC_SERVICE (user_data);
+
+  if (connection == NULL)
+    g_warning ("no system bus: the D-Bus service %s is not available; firewalling goes on", name);
+  else if (self->name_owned)
+    g_warning ("lost the bus name %s; firewalling goes on without the D-Bus service", name);
+  else
+    g_warning ("cannot own the bus name %s (another portcullisd, or the bus policy forbids it); "
+               "firewalling goes on without the D-Bus service",
+               name);
+  self->name_owned = FALSE;
+}
+
+void
+pc_service_start (PcService *self)
+{
+  g_return_if_fail (PC_IS_SERVICE (self));
+  g_return_if_fail (self->owner_id == 0);
+
+  self->owner_id
+      = g_bus_own_name (G_BUS_TYPE_SYSTEM, PC_SERVICE_BUS_NAME, G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE,
+                        bus_acquired_cb, name_acquired_cb, name_lost_cb, self, NULL);
+}
+
+gboolean
+pc_service_is_running (PcService *self)
+{
+  g_return_val_if_fail (PC_IS_SERVICE (self), FALSE);
+  return self->exported && self->name_owned;
+}
+
+void
+pc_service_set_interception (PcService *self, const PcServiceInterception *interception)
+{
+  g_return_if_fail (PC_IS_SERVICE (self));
+
+  g_free (self->ipv6_error);
+  self->ipv6_error = g_strdup (interception->ipv6_error);
+  self->interception = *interception;
+  self->interception.ipv6_error = self->ipv6_error;
+}
+
+/* ---- object --------------------------------------------------------------------------------- */
+
+static void
+pc_service_dispose (GObject *object)
+{
+  PcService *self = PC_SERVICE (object);
+
+  g_cancellable_cancel (self->cancellable);
+  if (self->engine != NULL)
+    pc_engine_set_changes_func (self->engine, NULL, NULL);
+  self->engine = NULL;
+  if (self->exported)
+    g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+  self->exported = FALSE;
+  if (self->owner_id != 0)
+    g_bus_unown_name (self->owner_id);
+  self->owner_id = 0;
+  g_clear_pointer (&self->clients, g_hash_table_unref);
+  g_clear_object (&self->skeleton);
+  g_clear_object (&self->authority);
+  g_clear_object (&self->connection);
+  g_clear_object (&self->cancellable);
+#ifdef PC_HAVE_POLICY_MANAGER
+  g_clear_object (&self->policy);
+#endif
+  G_OBJECT_CLASS (pc_service_parent_class)->dispose (object);
+}
+
+static void
+pc_service_finalize (GObject *object)
+{
+  PcService *self = PC_SERVICE (object);
+
+  g_free (self->ipv6_error);
+  G_OBJECT_CLASS (pc_service_parent_class)->finalize (object);
+}
+
+static void
+pc_service_class_init (PcServiceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = pc_service_dispose;
+  object_class->finalize = pc_service_finalize;
+
+  signals[SIGNAL_STOP] = g_signal_new ("stop", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                       NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+pc_service_init (PcService *self)
+{
+  self->cancellable = g_cancellable_new ();
+  self->authority = pc_polkit_authority_new ();
+  self->clients
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)pc_peer_free);
+  self->skeleton = pc_dbus_portcullis1_skeleton_new ();
+  self->started = g_get_real_time ();
+  self->interception.ipv4 = TRUE;
+  g_signal_connect (self->skeleton, "g-authorize-method", G_CALLBACK (authorize_method_cb), self);
+}
+
+PcService *
+pc_service_new (PcEngine *engine)
+{
+  PcService *self = g_object_new (PC_TYPE_SERVICE, NULL);
+
+  self->engine = engine;
+  pc_engine_set_changes_func (engine, engine_changes_cb, self);
+  return self;
+}
