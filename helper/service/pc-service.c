@@ -9,9 +9,6 @@
 #include "pc-dbus-generated.h"
 #include "pc-error.h"
 #include "pc-polkit-authority.h"
-#ifdef PC_HAVE_POLICY_MANAGER
-#include "pc-policy-manager.h"
-#endif
 
 #define ACTION_MONITOR "org.portcullis.Portcullis1.monitor"
 #define ACTION_ANSWER_PROMPT "org.portcullis.Portcullis1.answer-prompt"
@@ -48,9 +45,8 @@ struct _PcService
   GHashTable *clients; /* sender -> PcPeer */
   guint n_subscribers; /* clients with subscriptions > 0 */
   guint n_pending;
-#ifdef PC_HAVE_POLICY_MANAGER
-  PcPolicyManager *policy;
-#endif
+  PcPolicyManager *policy; /* may be NULL */
+  gulong policy_changed_id;
 };
 
 G_DEFINE_TYPE (PcService, pc_service, G_TYPE_OBJECT)
@@ -624,6 +620,28 @@ pc_service_set_interception (PcService *self, const PcServiceInterception *inter
   self->interception.ipv6_error = self->ipv6_error;
 }
 
+static void
+policy_changed_cb (PcService *self)
+{
+  if (self->exported)
+    pc_dbus_portcullis1_emit_settings_changed (self->skeleton);
+}
+
+void
+pc_service_set_policy_manager (PcService *self, PcPolicyManager *manager)
+{
+  g_return_if_fail (PC_IS_SERVICE (self));
+
+  if (self->policy != NULL)
+    g_clear_signal_handler (&self->policy_changed_id, self->policy);
+  g_clear_object (&self->policy);
+  if (manager == NULL)
+    return;
+  self->policy = g_object_ref (manager);
+  self->policy_changed_id
+      = g_signal_connect_swapped (manager, "changed", G_CALLBACK (policy_changed_cb), self);
+}
+
 /* ---- object --------------------------------------------------------------------------------- */
 
 static void
@@ -646,9 +664,7 @@ pc_service_dispose (GObject *object)
   g_clear_object (&self->authority);
   g_clear_object (&self->connection);
   g_clear_object (&self->cancellable);
-#ifdef PC_HAVE_POLICY_MANAGER
-  g_clear_object (&self->policy);
-#endif
+  pc_service_set_policy_manager (self, NULL);
   G_OBJECT_CLASS (pc_service_parent_class)->dispose (object);
 }
 

@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "pc-engine.h"
+#include "pc-policy-manager.h"
 
 G_BEGIN_DECLS
 
@@ -36,6 +37,9 @@ typedef struct
 /* The service takes over the engine's connection-changes callback. */
 PcService *pc_service_new (PcEngine *engine);
 void pc_service_set_interception (PcService *self, const PcServiceInterception *interception);
+/* Settings, profiles, rules and backup go to the manager; the service emits SettingsChanged
+ * when it changes. Without one those methods fail with PC_ERROR_UNAVAILABLE. */
+void pc_service_set_policy_manager (PcService *self, PcPolicyManager *manager);
 /* Asks for the system bus and the name, asynchronously. Without a bus the service logs a
  * warning and stays idle: the firewall works without it. Emits "stop" when a client that is
  * authorized for org.portcullis.Portcullis1.manage called Stop. */
