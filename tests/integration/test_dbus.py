@@ -1,0 +1,264 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The D-Bus service on a private system bus with the real polkitd: authorization per action
+(root and a user granted by a polkit rule succeed, an unprivileged user is denied with
+org.portcullis.Portcullis1.Error.AccessDenied and nothing changes), argument errors,
+subscriptions with per-client limits and cleanup, the batched connection signal stream, the bus
+policy file, Stop, and a helper without a bus."""
+import json
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+from pctest import BUILD_DIR, PYTHON, SOURCE_DIR, pcsandbox, require_root
+
+POLICY = os.path.join(SOURCE_DIR, 'data', 'org.portcullis.Portcullis1.policy')
+BUS_POLICY_DIR = os.path.join(SOURCE_DIR, 'data')
+PCDBUS = os.path.join(SOURCE_DIR, 'tests', 'integration', 'pcdbus.py')
+NAME = 'org.portcullis.Portcullis1'
+ERR = 'org.portcullis.Portcullis1.Error.'
+P4 = pcsandbox.PEER_V4
+
+# pcmon may monitor by a polkit rule (a non-root authorized caller); pctest has no session and
+# no rule: polkit wants authentication, which no agent can give, so the answer is no.
+RULES = '''polkit.addRule(function(action, subject) {
+    if (action.id == "org.portcullis.Portcullis1.monitor" && subject.user == "pcmon")
+        return polkit.Result.YES;
+});
+'''
+
+# Every method with valid arguments, by the action that guards it.
+METHODS = {
+    'monitor': [('Status', None), ('ListConnections', None), ('Subscribe', None),
+                ('Unsubscribe', None), ('GetSettings', None), ('GetSetting', "('default-action',)"),
+                ('ListProfiles', None), ('GetProfile', "('x',)"),
+                ('GetEffectiveSettings', "('x',)"), ('ListPrompts', None), ('Export', None)],
+    'answer-prompt': [('AnswerPrompt', "('1', @a{sv} {'verdict': <'allow'>})")],
+    'configure': [('SetSetting', "('default-action', <'block'>)"),
+                  ('ResetSetting', "('default-action',)"),
+                  ('CreateProfile', "(@a{sv} {'name': <'x'>},)"),
+                  ('UpdateProfile', "('x', @a{sv} {'name': <'y'>})"), ('DeleteProfile', "('x',)"),
+                  ('SetProfileSetting', "('x', 'block-lan', <true>)"),
+                  ('UnsetProfileSetting', "('x', 'block-lan')"),
+                  ('AddRule', "('', false, '- 10.9.9.9')"),
+                  ('RemoveRule', "('', false, '- 10.9.9.9')"), ('Import', "('{}',)")],
+    'manage': [('Stop', None)],
+}
+
+
+def dbus_tool(sb, *args, user=None, timeout=30):
+    res = sb.client_run([PYTHON, PCDBUS, *map(str, args)], user=user, timeout=timeout)
+    lines = [json.loads(l) for l in res.stdout.splitlines() if l.startswith('{')]
+    if not lines:
+        raise AssertionError(f'pcdbus {args} printed nothing (rc={res.returncode}): {res.stderr}')
+    return lines[-1] if len(lines) == 1 else lines
+
+
+def call(sb, method, args=None, user=None):
+    return dbus_tool(sb, 'call', method, *([args] if args else []), user=user)
+
+
+def status(sb):
+    r = call(sb, 'Status')
+    assert r['ok'], r
+    return r['result'][0]
+
+
+def wait_until(pred, timeout=10, what='condition'):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f'{what} not reached within {timeout} s')
+        time.sleep(0.1)
+
+
+class ServiceTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_root()
+        pcsandbox.ensure_test_user('pctest')
+        pcsandbox.ensure_test_user('pcmon')
+        cls.sb = pcsandbox.Sandbox(BUILD_DIR, polkit_policies=[POLICY], polkit_rules=RULES,
+                                   settings='[global]\ndefault-action=allow\n')
+        cls.sb.start()
+        cls.sb.wait_for_name(NAME, 10, cls.sb.helper_proc, cls.sb.helper_log_path)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sb.close()
+
+    def test_status(self):
+        st = status(self.sb)
+        self.assertEqual(st['version'], '0.1.0')
+        self.assertTrue(st['ipv4'])
+        self.assertIn(st['attribution'], ('bpf', 'proc'))
+        self.assertEqual(st['dns'], 'not running')
+        self.assertEqual(st['ok'], not st['degraded'])
+        self.assertEqual(st['pending-calls'], 0)
+
+    def test_unprivileged_user_is_denied_everything(self):
+        for action, methods in METHODS.items():
+            for method, args in methods:
+                r = call(self.sb, method, args, user='pctest')
+                self.assertFalse(r['ok'], (method, r))
+                self.assertEqual(r['error'], ERR + 'AccessDenied', (method, r))
+                self.assertIn(f'org.portcullis.Portcullis1.{action}', r['message'])
+        # Stop was denied: the helper still runs and still answers
+        self.assertIsNone(self.sb.helper_proc.poll())
+        self.assertTrue(status(self.sb)['ipv4'])
+
+    def test_interactive_denial_without_agent(self):
+        r = dbus_tool(self.sb, 'call', 'Status', '--interactive', user='pctest')
+        self.assertEqual(r['error'], ERR + 'AccessDenied', r)
+
+    def test_polkit_rule_grants_monitor_only(self):
+        r = call(self.sb, 'Status', user='pcmon')
+        self.assertTrue(r['ok'], r)
+        r = call(self.sb, 'ListConnections', user='pcmon')
+        self.assertTrue(r['ok'], r)
+        for method, args in METHODS['configure'] + METHODS['manage']:
+            r = call(self.sb, method, args, user='pcmon')
+            self.assertEqual(r.get('error'), ERR + 'AccessDenied', (method, r))
+
+    def test_prompts(self):
+        r = call(self.sb, 'ListPrompts')
+        self.assertEqual(r, {'ok': True, 'result': [[]]})
+        r = call(self.sb, 'AnswerPrompt', "('42', @a{sv} {'verdict': <'allow'>})")
+        self.assertEqual(r['error'], ERR + 'NotFound', r)
+        self.assertIn("'42'", r['message'])
+
+    def test_bad_arguments(self):
+        # wrong signature: refused by the bus layer before anything runs
+        r = call(self.sb, 'AnswerPrompt', "(42,)")
+        self.assertFalse(r['ok'])
+        self.assertEqual(r['error'], 'org.freedesktop.DBus.Error.InvalidArgs', r)
+        r = call(self.sb, 'NoSuchMethod')
+        self.assertFalse(r['ok'])
+        r = call(self.sb, 'Unsubscribe')
+        self.assertEqual(r['error'], ERR + 'NotFound', r)
+        self.assertEqual(status(self.sb)['subscribers'], 0)
+
+    def test_subscription_limit_and_cleanup(self):
+        self.assertEqual(status(self.sb)['subscribers'], 0)
+        r = dbus_tool(self.sb, 'subscribe', '--times', 9, '--seconds', 0)
+        self.assertFalse(r['subscribed'])
+        self.assertEqual(r['error'], ERR + 'Limit', r)
+        self.assertIn('8 subscriptions', r['message'])
+        # that client left the bus: its 8 subscriptions are gone with it
+        wait_until(lambda: status(self.sb)['subscribers'] == 0, what='subscriber cleanup')
+
+        proc = self.sb.client([PYTHON, PCDBUS, 'subscribe', '--times', '2'], text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              start_new_session=True)
+        try:
+            first = json.loads(proc.stdout.readline())
+            self.assertTrue(first['subscribed'], first)
+            self.assertEqual(status(self.sb)['subscribers'], 1)
+            os.killpg(proc.pid, signal.SIGKILL)  # gone mid-subscription, without Unsubscribe
+            proc.wait(10)
+            wait_until(lambda: status(self.sb)['subscribers'] == 0, what='subscriber cleanup')
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+
+    def test_pending_call_limit(self):
+        # 100 calls at once from one client (under dbus-daemon's own 128 pending replies):
+        # 32 wait for polkit, the rest are refused at once
+        r = dbus_tool(self.sb, 'pipeline', 'Status', 100)
+        counts = r['counts']
+        self.assertEqual(sum(counts.values()), 100)
+        self.assertGreaterEqual(counts.get('ok', 0), 32, counts)
+        self.assertGreater(counts.get(ERR + 'Limit', 0), 0, counts)
+        self.assertEqual(set(counts) - {'ok', ERR + 'Limit'}, set(), counts)
+        wait_until(lambda: status(self.sb)['pending-calls'] == 0, what='no calls in flight')
+
+    def test_thousand_connections_in_the_signal_stream(self):
+        n = 1000
+        proc = self.sb.client([PYTHON, PCDBUS, 'subscribe', '--until-ids', str(n), '--remote-port',
+                               '7', '--seconds', '60'], text=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            first = json.loads(proc.stdout.readline())
+            self.assertTrue(first['subscribed'], first)
+            maker = self.sb.client_run([PYTHON, '-c', f'''
+import socket, json
+ports = []
+for i in range({n}):
+    s = socket.create_connection(("{P4}", 7), timeout=5)
+    ports.append(s.getsockname()[1])
+    s.close()
+print(json.dumps(ports))
+'''], timeout=120)
+            self.assertEqual(maker.returncode, 0, maker.stderr)
+            ports = sorted(json.loads(maker.stdout))
+            out, err = proc.communicate(timeout=70)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+        summary = json.loads(out.splitlines()[-1])
+        self.assertEqual(summary['matched'], n, summary)
+        self.assertEqual(summary['matched_local_ports'], ports)
+        sample = summary['matched_sample']
+        for key in ('profile', 'pid', 'exe', 'direction', 'protocol', 'local-address',
+                    'local-port', 'remote-address', 'remote-port', 'domain', 'country',
+                    'verdict', 'reason', 'bytes-in', 'bytes-out', 'started', 'ended', 'event'):
+            self.assertIn(key, sample)
+        self.assertEqual(sample['remote-address'], P4)
+        self.assertEqual(sample['protocol'], 'tcp')
+        self.assertEqual(sample['direction'], 'outbound')
+        self.assertEqual(sample['verdict'], 'allow')
+        self.assertGreater(sample['pid'], 0)
+        # batched: many entries per signal, not one signal per connection
+        self.assertLess(summary['signals'], n / 5, summary)
+
+
+class BusPolicyTests(unittest.TestCase):
+    """data/org.portcullis.Portcullis1.conf on a bus that denies by default, like Debian's."""
+
+    def test_only_root_owns_anyone_calls(self):
+        require_root()
+        pcsandbox.ensure_test_user('pctest')
+        with pcsandbox.Sandbox(BUILD_DIR, polkit_policies=[POLICY], bus_strict=True,
+                               bus_policy_dirs=[BUS_POLICY_DIR]) as sb:
+            sb.wait_for_name(NAME, 10, sb.helper_proc, sb.helper_log_path)
+            r = call(sb, 'Status')
+            self.assertTrue(r['ok'], r)
+            # the bus lets pctest call; polkit says no
+            r = call(sb, 'Status', user='pctest')
+            self.assertEqual(r['error'], ERR + 'AccessDenied', r)
+            r = dbus_tool(sb, 'own', NAME, user='pctest')
+            self.assertEqual(r['error'], 'org.freedesktop.DBus.Error.AccessDenied', r)
+
+
+class LifecycleTests(unittest.TestCase):
+    def test_stop_by_root(self):
+        require_root()
+        with pcsandbox.Sandbox(BUILD_DIR, polkit_policies=[POLICY]) as sb:
+            sb.wait_for_name(NAME, 10, sb.helper_proc, sb.helper_log_path)
+            r = call(sb, 'Stop')
+            self.assertTrue(r['ok'], r)
+            self.assertEqual(sb.helper_proc.wait(10), 0)
+            self.assertNotIn('PORTCULLIS', sb.ruleset())
+            self.assertIn('stop requested over D-Bus', sb.helper_log())
+
+    def test_no_bus_keeps_firewalling(self):
+        require_root()
+        with pcsandbox.Sandbox(BUILD_DIR, bus=False) as sb:
+            self.assertIn('no system bus', wait_until(
+                lambda: 'no system bus' in sb.helper_log() and sb.helper_log(), 10,
+                'the no-bus warning'))
+            self.assertIsNone(sb.helper_proc.poll())
+            self.assertIn('PORTCULLIS', sb.ruleset())
+
+
+if __name__ == '__main__':
+    pcsandbox.unittest_main()
