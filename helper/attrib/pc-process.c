@@ -52,6 +52,7 @@ pc_process_free (PcProcess *self)
   g_free (self->interpreter);
   g_free (self->cgroup);
   g_free (self->systemd_unit);
+  g_free (self->environ);
   g_free (self);
 }
 
@@ -195,6 +196,14 @@ pc_environ_get (const char *env, gsize len, const char *name)
       p += entry_len + 1;
     }
   return NULL;
+}
+
+const char *
+pc_process_get_env (const PcProcess *self, const char *name)
+{
+  if (self->environ == NULL)
+    return NULL;
+  return pc_environ_get (self->environ, self->environ_len, name);
 }
 
 /* Innermost .service or .scope component of a cgroup path: for
@@ -445,10 +454,15 @@ pc_str_has_suffix_ci (const char *s, const char *suffix)
 static void
 pc_process_identify (PcProcess *self, int dirfd)
 {
-  g_autofree char *env = NULL;
   g_autofree char *info = NULL;
-  gsize env_len = 0;
+  const char *env;
+  gsize env_len;
   const char *val;
+
+  /* Kept for policy fingerprints (environment variable matches). */
+  self->environ = pc_read_at (dirfd, "environ", PC_PROC_READ_MAX, &self->environ_len);
+  env = self->environ;
+  env_len = self->environ_len;
 
   /* flatpak: the sandbox root carries /.flatpak-info; read through /proc/PID/root. */
   info = pc_read_at (dirfd, "root/.flatpak-info", PC_PROC_READ_MAX, NULL);
@@ -480,7 +494,6 @@ pc_process_identify (PcProcess *self, int dirfd)
         }
     }
 
-  env = pc_read_at (dirfd, "environ", PC_PROC_READ_MAX, &env_len);
   if (env != NULL)
     {
       val = pc_environ_get (env, env_len, "SNAP_NAME");

@@ -32,6 +32,8 @@ typedef struct
   char *interpreter;  /* for PC_APP_KIND_SCRIPT, else NULL */
   char *cgroup;       /* cgroup v2 path of the process, e.g. /user.slice/...; may be NULL */
   char *systemd_unit; /* unit named by the cgroup (foo.service / app-....scope), or NULL */
+  char *environ;      /* NUL-separated environment block (first 64 KiB), or NULL if unreadable */
+  gsize environ_len;
 } PcProcess;
 
 /* Reads /proc/PID. Fails with G_IO_ERROR_NOT_FOUND when the process is gone. */
@@ -44,6 +46,9 @@ guint64 pc_process_read_start_time (pid_t pid);
 PcProcess *pc_process_ref (PcProcess *self);
 void pc_process_unref (PcProcess *self);
 const char *pc_app_kind_to_string (PcAppKind kind);
+/* Value of the environment variable NAME as the process started with it, or NULL. The
+ * environment is the process' own and can be forged by it: match on it, never trust it. */
+const char *pc_process_get_env (const PcProcess *self, const char *name);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PcProcess, pc_process_unref)
 

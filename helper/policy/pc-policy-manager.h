@@ -32,8 +32,8 @@ G_DECLARE_FINAL_TYPE (PcPolicyManager, pc_policy_manager, PC, POLICY_MANAGER, GO
  * the reason are in pc_policy_manager_get_problems) and the helper starts with defaults; a
  * bad admin settings.conf is reported the same way and ignored. Fails only when the state dir
  * itself cannot be used. */
-PcPolicyManager *pc_policy_manager_new (const char *state_dir, const char *config_dir,
-                                        GError **error);
+PcPolicyManager *
+pc_policy_manager_new (const char *state_dir, const char *config_dir, GError **error);
 /* Re-reads CONFIG_DIR/settings.conf (SIGHUP); on error keeps the last good admin defaults. */
 gboolean pc_policy_manager_reload_admin (PcPolicyManager *self, GError **error);
 /* Human-readable problems found at start or reload (NULL-terminated, may be empty). */
@@ -44,7 +44,9 @@ PcPolicySnapshot *pc_policy_manager_get_snapshot (PcPolicyManager *self);
 
 /* Global settings. get returns the effective value (stored, else admin default, else built-in). */
 GVariant *pc_policy_manager_get_global (PcPolicyManager *self, const char *key, GError **error);
-gboolean pc_policy_manager_set_global (PcPolicyManager *self, const char *key, GVariant *value,
+gboolean pc_policy_manager_set_global (PcPolicyManager *self,
+                                       const char *key,
+                                       GVariant *value,
                                        GError **error);
 /* Forget the stored value: the admin default or built-in default applies again. */
 gboolean pc_policy_manager_reset_global (PcPolicyManager *self, const char *key, GError **error);
@@ -60,27 +62,34 @@ GVariant *pc_policy_manager_get_profile (PcPolicyManager *self, const char *id, 
 /* props: name, icon, fingerprints (others ignored); returns the new id. */
 char *pc_policy_manager_create_profile (PcPolicyManager *self, GVariant *props, GError **error);
 /* props: any of name, icon, fingerprints. */
-gboolean pc_policy_manager_update_profile (PcPolicyManager *self, const char *id, GVariant *props,
-                                          GError **error);
+gboolean pc_policy_manager_update_profile (PcPolicyManager *self,
+                                           const char *id,
+                                           GVariant *props,
+                                           GError **error);
 gboolean pc_policy_manager_delete_profile (PcPolicyManager *self, const char *id, GError **error);
 /* value NULL: remove the override (inherit the global value). */
-gboolean pc_policy_manager_set_profile_setting (PcPolicyManager *self, const char *id,
-                                               const char *key, GVariant *value, GError **error);
+gboolean pc_policy_manager_set_profile_setting (
+    PcPolicyManager *self, const char *id, const char *key, GVariant *value, GError **error);
 /* a{s(vs)}: key -> (effective value, source: "profile" | "user" | "admin" | "default"). */
 GVariant *pc_policy_manager_get_effective (PcPolicyManager *self, const char *id, GError **error);
 
 /* One endpoint rule, appended to (or removed from) "endpoints" or "inbound-endpoints" of a
  * profile, or of the global settings when id is NULL. */
-gboolean pc_policy_manager_add_rule (PcPolicyManager *self, const char *id, const char *list_key,
-                                     const char *rule, GError **error);
-gboolean pc_policy_manager_remove_rule (PcPolicyManager *self, const char *id,
-                                        const char *list_key, const char *rule, GError **error);
+gboolean pc_policy_manager_add_rule (
+    PcPolicyManager *self, const char *id, const char *list_key, const char *rule, GError **error);
+gboolean pc_policy_manager_remove_rule (
+    PcPolicyManager *self, const char *id, const char *list_key, const char *rule, GError **error);
 
-/* A temporary rule: expires after seconds (0: no time limit), and/or when the process pid
- * exits (until_exit_pid > 0), or at helper restart (never persisted) when persist is FALSE. */
-gboolean pc_policy_manager_add_temporary_rule (PcPolicyManager *self, const char *id,
-                                               const char *list_key, const char *rule,
-                                               guint seconds, pid_t until_exit_pid,
+/* A temporary rule, checked before the profile's own rules: expires after seconds (0: no time
+ * limit), and/or when the process until_exit_pid exits (> 0); with neither it lasts until the
+ * helper restarts. Only purely timed rules are persisted (they survive a restart until they
+ * expire); the others end with the helper. id NULL is an error: temporary rules are per app. */
+gboolean pc_policy_manager_add_temporary_rule (PcPolicyManager *self,
+                                               const char *id,
+                                               const char *list_key,
+                                               const char *rule,
+                                               guint seconds,
+                                               pid_t until_exit_pid,
                                                GError **error);
 
 /* Backup: everything (global settings and profiles) as one JSON document, and back. Import is
@@ -94,5 +103,14 @@ gboolean pc_policy_manager_import_json (PcPolicyManager *self, const char *json,
 char *pc_policy_manager_ensure_profile (PcPolicyManager *self, PcProcess *process);
 /* Update last-seen of profiles (batched by the caller, e.g. once a second). */
 void pc_policy_manager_touch_profiles (PcPolicyManager *self, const char *const *ids);
+
+/* Additions. */
+
+/* Directories searched for .desktop files when naming new profiles (default:
+ * pc_desktop_default_dirs()); tests point it at their own. */
+void pc_policy_manager_set_application_dirs (PcPolicyManager *self, const char *const *dirs);
+/* Drops temporary rules whose time ran out or whose process exited, and publishes a new
+ * snapshot if any went. Runs every second by itself; callable for tests. */
+void pc_policy_manager_expire_temporary_rules (PcPolicyManager *self);
 
 G_END_DECLS

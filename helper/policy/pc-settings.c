@@ -4,12 +4,45 @@
 #include "pc-settings.h"
 
 #include <gio/gio.h>
+#include <string.h>
 
 #include "pc-error.h"
 
 static const char *const default_action_names[] = { "allow", "block", "prompt", NULL };
+static const char *const prompt_default_names[] = { "allow", "block", NULL };
 static const char *const block_reaction_names[] = { "drop", "reject", NULL };
 static const char *const fail_mode_names[] = { "open", "closed", NULL };
+
+typedef struct
+{
+  const char *name;
+  const char *type;
+  const char *default_text; /* GVariant text format */
+  const char *const *choices;
+  guint min, max; /* for "u" */
+} PcKeyInfo;
+
+/* The documented built-in defaults (README "Settings" repeats them). */
+static const PcKeyInfo key_info[PC_N_KEYS] = {
+  [PC_KEY_DEFAULT_ACTION] = { "default-action", "s", "'allow'", default_action_names },
+  [PC_KEY_BLOCK_LOCALHOST] = { "block-localhost", "b", "false" },
+  [PC_KEY_BLOCK_LAN] = { "block-lan", "b", "false" },
+  [PC_KEY_BLOCK_INTERNET] = { "block-internet", "b", "false" },
+  [PC_KEY_BLOCK_P2P] = { "block-p2p", "b", "false" },
+  [PC_KEY_BLOCK_INBOUND] = { "block-inbound", "b", "false" },
+  [PC_KEY_ENDPOINTS] = { "endpoints", "as", "@as []" },
+  [PC_KEY_INBOUND_ENDPOINTS] = { "inbound-endpoints", "as", "@as []" },
+  [PC_KEY_FILTER_LISTS] = { "filter-lists", "as", "@as []" },
+  [PC_KEY_BLOCK_REACTION] = { "block-reaction", "s", "'reject'", block_reaction_names },
+  [PC_KEY_PROMPT_TIMEOUT] = { "prompt-timeout", "u", "uint32 60", NULL, 1, 3600 },
+  [PC_KEY_PROMPT_DEFAULT] = { "prompt-default", "s", "'block'", prompt_default_names },
+  [PC_KEY_DNS_SERVERS] = { "dns-servers", "as", "@as []" },
+  [PC_KEY_DNS_BLOCK_REBINDING] = { "dns-block-rebinding", "b", "true" },
+  [PC_KEY_HISTORY] = { "history", "b", "true" },
+  [PC_KEY_HISTORY_KEEP_DAYS] = { "history-keep-days", "u", "uint32 30", NULL, 0, 36500 },
+  [PC_KEY_BANDWIDTH] = { "bandwidth", "b", "true" },
+  [PC_KEY_FAIL_MODE] = { "fail-mode", "s", "'open'", fail_mode_names },
+};
 
 const char *
 pc_default_action_to_string (PcDefaultAction action)
@@ -29,18 +62,212 @@ pc_fail_mode_to_string (PcFailMode mode)
   return fail_mode_names[mode];
 }
 
-PcSettings *
-pc_settings_new_default (void)
+const char *
+pc_setting_key_name (PcSettingKey key)
+{
+  return key_info[key].name;
+}
+
+const char *
+pc_setting_key_type (PcSettingKey key)
+{
+  return key_info[key].type;
+}
+
+GVariant *
+pc_setting_key_default (PcSettingKey key)
+{
+  return g_variant_ref_sink (g_variant_parse (NULL, key_info[key].default_text, NULL, NULL, NULL));
+}
+
+gboolean
+pc_setting_key_from_name (const char *name, PcSettingKey *out)
+{
+  for (int i = 0; i < PC_N_KEYS; i++)
+    if (g_str_equal (name, key_info[i].name))
+      {
+        *out = i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static int
+choice_index (const char *const *choices, const char *text)
+{
+  for (int i = 0; choices[i] != NULL; i++)
+    if (g_str_equal (text, choices[i]))
+      return i;
+  return -1;
+}
+
+/* Filter list ids as the rule syntax writes them after "L:". */
+static gboolean
+list_id_is_valid (const char *id)
+{
+  gsize len = strlen (id);
+
+  if (len == 0 || len > 32)
+    return FALSE;
+  for (const char *p = id; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_')
+      return FALSE;
+  return TRUE;
+}
+
+/* dns://IP[:PORT], tls://HOST[:PORT] (DNS over TLS), https://HOST[:PORT]/PATH (DNS over HTTPS). */
+static gboolean
+dns_server_is_valid (const char *url)
+{
+  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  const char *scheme;
+
+  if (uri == NULL || g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
+    return FALSE;
+  scheme = g_uri_get_scheme (uri);
+  return g_str_equal (scheme, "dns") || g_str_equal (scheme, "tls")
+         || g_str_equal (scheme, "https");
+}
+
+gboolean
+pc_setting_validate (const char *name, GVariant *value, GError **error)
+{
+  PcSettingKey key;
+  const PcKeyInfo *info;
+
+  if (!pc_setting_key_from_name (name, &key))
+    {
+      g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING, "'%s': no such setting", name);
+      return FALSE;
+    }
+  info = &key_info[key];
+  if (value == NULL || !g_variant_is_of_type (value, G_VARIANT_TYPE (info->type)))
+    {
+      g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING,
+                   "%s: value of type '%s', expected '%s'", name,
+                   value != NULL ? g_variant_get_type_string (value) : "none", info->type);
+      return FALSE;
+    }
+
+  if (info->choices != NULL)
+    {
+      const char *text = g_variant_get_string (value, NULL);
+      if (choice_index (info->choices, text) < 0)
+        {
+          g_autofree char *choices = g_strjoinv ("|", (char **)info->choices);
+          g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING, "%s: '%s' is not one of %s", name,
+                       text, choices);
+          return FALSE;
+        }
+    }
+  else if (g_str_equal (info->type, "u"))
+    {
+      guint32 v = g_variant_get_uint32 (value);
+      if (v < info->min || v > info->max)
+        {
+          g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING, "%s: %u is not in %u-%u", name, v,
+                       info->min, info->max);
+          return FALSE;
+        }
+    }
+  else if (key == PC_KEY_ENDPOINTS || key == PC_KEY_INBOUND_ENDPOINTS)
+    {
+      g_autofree const char **rules = g_variant_get_strv (value, NULL);
+      g_autoptr (PcRuleList) list = pc_rule_list_parse_strv (rules, error);
+      if (list == NULL)
+        {
+          g_prefix_error (error, "%s: ", name);
+          return FALSE;
+        }
+    }
+  else if (key == PC_KEY_FILTER_LISTS || key == PC_KEY_DNS_SERVERS)
+    {
+      g_autofree const char **items = g_variant_get_strv (value, NULL);
+      for (guint i = 0; items[i] != NULL; i++)
+        {
+          gboolean ok = key == PC_KEY_FILTER_LISTS ? list_id_is_valid (items[i])
+                                                   : dns_server_is_valid (items[i]);
+          if (!ok)
+            {
+              g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING, "%s: item %u '%s': %s", name,
+                           i + 1, items[i],
+                           key == PC_KEY_FILTER_LISTS
+                               ? "a list id is 1-32 letters, digits, '-' or '_'"
+                               : "expected dns://ADDRESS, tls://HOST or https://HOST/PATH");
+              return FALSE;
+            }
+        }
+    }
+  return TRUE;
+}
+
+static PcSettings *
+settings_alloc (void)
 {
   PcSettings *self = g_new0 (PcSettings, 1);
 
   self->ref_count = 1;
-  self->default_action = PC_DEFAULT_ALLOW;
-  self->block_reaction = PC_REACTION_REJECT;
-  self->fail_mode = PC_FAIL_OPEN;
-  self->endpoints = pc_rule_list_parse ("", NULL);
-  self->inbound_endpoints = pc_rule_list_parse ("", NULL);
   return self;
+}
+
+/* Fills the typed fields from values[], which must all be set and valid. */
+static void
+settings_compile (PcSettings *self)
+{
+  GVariant **v = self->values;
+  g_autofree const char **endpoints = g_variant_get_strv (v[PC_KEY_ENDPOINTS], NULL);
+  g_autofree const char **inbound = g_variant_get_strv (v[PC_KEY_INBOUND_ENDPOINTS], NULL);
+
+  self->default_action
+      = choice_index (default_action_names, g_variant_get_string (v[PC_KEY_DEFAULT_ACTION], NULL));
+  self->block_reaction
+      = choice_index (block_reaction_names, g_variant_get_string (v[PC_KEY_BLOCK_REACTION], NULL));
+  self->fail_mode
+      = choice_index (fail_mode_names, g_variant_get_string (v[PC_KEY_FAIL_MODE], NULL));
+  self->prompt_default
+      = choice_index (prompt_default_names, g_variant_get_string (v[PC_KEY_PROMPT_DEFAULT], NULL));
+  self->endpoints = pc_rule_list_parse_strv (endpoints, NULL);
+  self->inbound_endpoints = pc_rule_list_parse_strv (inbound, NULL);
+  g_assert (self->endpoints != NULL && self->inbound_endpoints != NULL);
+  self->block_localhost = g_variant_get_boolean (v[PC_KEY_BLOCK_LOCALHOST]);
+  self->block_lan = g_variant_get_boolean (v[PC_KEY_BLOCK_LAN]);
+  self->block_internet = g_variant_get_boolean (v[PC_KEY_BLOCK_INTERNET]);
+  self->block_p2p = g_variant_get_boolean (v[PC_KEY_BLOCK_P2P]);
+  self->block_inbound = g_variant_get_boolean (v[PC_KEY_BLOCK_INBOUND]);
+  self->prompt_timeout = g_variant_get_uint32 (v[PC_KEY_PROMPT_TIMEOUT]);
+  self->filter_lists = g_variant_dup_strv (v[PC_KEY_FILTER_LISTS], NULL);
+  self->dns_servers = g_variant_dup_strv (v[PC_KEY_DNS_SERVERS], NULL);
+  self->dns_block_rebinding = g_variant_get_boolean (v[PC_KEY_DNS_BLOCK_REBINDING]);
+  self->history = g_variant_get_boolean (v[PC_KEY_HISTORY]);
+  self->history_keep_days = g_variant_get_uint32 (v[PC_KEY_HISTORY_KEEP_DAYS]);
+  self->bandwidth = g_variant_get_boolean (v[PC_KEY_BANDWIDTH]);
+}
+
+PcSettings *
+pc_settings_new_layered (GHashTable *const *layers, guint n_layers)
+{
+  PcSettings *self = settings_alloc ();
+
+  for (int k = 0; k < PC_N_KEYS; k++)
+    {
+      for (guint l = 0; l < n_layers && self->values[k] == NULL; l++)
+        {
+          GVariant *value
+              = layers[l] != NULL ? g_hash_table_lookup (layers[l], key_info[k].name) : NULL;
+          if (value != NULL)
+            self->values[k] = g_variant_ref_sink (value);
+        }
+      if (self->values[k] == NULL)
+        self->values[k] = pc_setting_key_default (k);
+    }
+  settings_compile (self);
+  return self;
+}
+
+PcSettings *
+pc_settings_new_default (void)
+{
+  return pc_settings_new_layered (NULL, 0);
 }
 
 PcSettings *
@@ -57,87 +284,113 @@ pc_settings_unref (PcSettings *self)
     return;
   g_clear_pointer (&self->endpoints, pc_rule_list_unref);
   g_clear_pointer (&self->inbound_endpoints, pc_rule_list_unref);
+  g_strfreev (self->filter_lists);
+  g_strfreev (self->dns_servers);
+  for (int k = 0; k < PC_N_KEYS; k++)
+    g_clear_pointer (&self->values[k], g_variant_unref);
   g_free (self);
 }
 
-/* Reads an enumerated key; absent keys keep *value. */
-static gboolean
-read_enum (GKeyFile *kf, const char *key, const char *const *names, int *value, GError **error)
+/* One [global] key of the admin file as the GVariant of its type. */
+static GVariant *
+read_key (GKeyFile *kf, const char *name, const PcKeyInfo *info, GError **error)
 {
-  g_autofree char *text = g_key_file_get_string (kf, "global", key, NULL);
-
-  if (text == NULL)
-    return TRUE;
-  g_strstrip (text);
-  for (int i = 0; names[i] != NULL; i++)
-    if (g_str_equal (text, names[i]))
+  if (g_str_equal (info->type, "s"))
+    {
+      g_autofree char *text = g_key_file_get_string (kf, "global", name, error);
+      if (text == NULL)
+        return NULL;
+      return g_variant_ref_sink (g_variant_new_string (g_strstrip (text)));
+    }
+  if (g_str_equal (info->type, "b"))
+    {
+      g_autoptr (GError) local_error = NULL;
+      gboolean v = g_key_file_get_boolean (kf, "global", name, &local_error);
+      if (local_error != NULL)
+        {
+          g_autofree char *raw = g_key_file_get_value (kf, "global", name, NULL);
+          g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING, "'%s' is not true or false",
+                       raw != NULL ? raw : "");
+          return NULL;
+        }
+      return g_variant_ref_sink (g_variant_new_boolean (v));
+    }
+  if (g_str_equal (info->type, "u"))
+    {
+      g_autofree char *raw = g_key_file_get_value (kf, "global", name, NULL);
+      guint64 v;
+      if (raw == NULL
+          || !g_ascii_string_to_unsigned (g_strstrip (raw), 10, 0, G_MAXUINT32, &v, NULL))
+        {
+          g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING, "'%s' is not a number",
+                       raw != NULL ? raw : "");
+          return NULL;
+        }
+      return g_variant_ref_sink (g_variant_new_uint32 ((guint32)v));
+    }
+  {
+    g_auto (GStrv) items = g_key_file_get_string_list (kf, "global", name, NULL, error);
+    g_autoptr (GPtrArray) kept = g_ptr_array_new ();
+    if (items == NULL)
+      return NULL;
+    /* "a;b;" and "a; b" are both common in hand-written files. */
+    for (guint i = 0; items[i] != NULL; i++)
       {
-        *value = i;
-        return TRUE;
+        g_strstrip (items[i]);
+        g_ptr_array_add (kept, items[i]);
       }
-
-  g_autofree char *choices = g_strjoinv ("|", (char **)names);
-  g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING, "%s: '%s' is not one of %s", key, text,
-               choices);
-  return FALSE;
+    return g_variant_ref_sink (g_variant_new_strv ((const char *const *)kept->pdata, kept->len));
+  }
 }
 
-static gboolean
-read_rules (GKeyFile *kf, const char *key, PcRuleList **rules, GError **error)
+GHashTable *
+pc_settings_read_keyfile (const char *path, GError **error)
 {
-  g_auto (GStrv) lines = NULL;
-  PcRuleList *parsed;
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GHashTable) values
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_variant_unref);
+  g_auto (GStrv) keys = NULL;
 
-  if (!g_key_file_has_key (kf, "global", key, NULL))
-    return TRUE;
-  lines = g_key_file_get_string_list (kf, "global", key, NULL, error);
-  if (lines == NULL)
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local_error))
     {
-      g_prefix_error (error, "%s: ", key);
-      return FALSE;
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return g_steal_pointer (&values);
+      g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING, "%s: %s", path, local_error->message);
+      return NULL;
     }
-  parsed = pc_rule_list_parse_strv ((const char *const *)lines, error);
-  if (parsed == NULL)
+  keys = g_key_file_get_keys (kf, "global", NULL, NULL);
+  for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
     {
-      g_prefix_error (error, "%s: ", key);
-      return FALSE;
+      PcSettingKey key;
+      g_autoptr (GVariant) value = NULL;
+
+      if (!pc_setting_key_from_name (keys[i], &key))
+        {
+          g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING,
+                       "%s: [global] '%s': no such setting", path, keys[i]);
+          return NULL;
+        }
+      value = read_key (kf, keys[i], &key_info[key], &local_error);
+      if (value == NULL)
+        g_prefix_error (&local_error, "%s: ", keys[i]);
+      if (value == NULL || !pc_setting_validate (keys[i], value, &local_error))
+        {
+          g_set_error (error, PC_ERROR, local_error->code, "%s: [global] %s", path,
+                       local_error->message);
+          return NULL;
+        }
+      g_hash_table_insert (values, g_strdup (keys[i]), g_steal_pointer (&value));
     }
-  g_clear_pointer (rules, pc_rule_list_unref);
-  *rules = parsed;
-  return TRUE;
+  return g_steal_pointer (&values);
 }
 
 PcSettings *
 pc_settings_load (const char *path, GError **error)
 {
-  g_autoptr (GKeyFile) kf = g_key_file_new ();
-  g_autoptr (PcSettings) self = pc_settings_new_default ();
-  g_autoptr (GError) local_error = NULL;
-  int default_action = self->default_action;
-  int block_reaction = self->block_reaction;
-  int fail_mode = self->fail_mode;
+  g_autoptr (GHashTable) values = pc_settings_read_keyfile (path, error);
 
-  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local_error))
-    {
-      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        return g_steal_pointer (&self);
-      g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING, "%s: %s", path, local_error->message);
-      return NULL;
-    }
-
-  if (!read_enum (kf, "default-action", default_action_names, &default_action, &local_error)
-      || !read_enum (kf, "block-reaction", block_reaction_names, &block_reaction, &local_error)
-      || !read_enum (kf, "fail-mode", fail_mode_names, &fail_mode, &local_error)
-      || !read_rules (kf, "endpoints", &self->endpoints, &local_error)
-      || !read_rules (kf, "inbound-endpoints", &self->inbound_endpoints, &local_error))
-    {
-      g_set_error (error, PC_ERROR, local_error->code, "%s: [global] %s", path,
-                   local_error->message);
-      return NULL;
-    }
-
-  self->default_action = default_action;
-  self->block_reaction = block_reaction;
-  self->fail_mode = fail_mode;
-  return g_steal_pointer (&self);
+  if (values == NULL)
+    return NULL;
+  return pc_settings_new_layered (&values, 1);
 }
