@@ -13,6 +13,7 @@
 
 #include "pc-cgroup.h"
 #include "pc-engine.h"
+#include "pc-policy-manager.h"
 #include "pc-ruleset.h"
 #include "pc-service.h"
 #include "pc-settings.h"
@@ -20,8 +21,8 @@
 typedef struct
 {
   GMainLoop *loop;
-  char *settings_path;
-  PcSettings *settings;
+  PcPolicyManager *policy;
+  PcFailMode fail_mode; /* the one the installed ruleset has */
   PcEngine *engine;
   PcService *service; /* NULL with --no-dbus */
   PcRulesetConfig ruleset;
@@ -38,32 +39,52 @@ quit_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Any policy change (D-Bus, SIGHUP, a new profile, an expired temporary rule): the packet
+ * thread gets the new snapshot and re-decides live flows; a new fail-mode needs new rules. */
+static void
+policy_changed_cb (PcDaemon *daemon)
+{
+  g_autoptr (PcPolicySnapshot) snapshot = pc_policy_manager_get_snapshot (daemon->policy);
+  PcFailMode fail_mode = pc_policy_snapshot_get_fail_mode (snapshot);
+
+  if (daemon->engine == NULL)
+    return;
+  if (fail_mode != daemon->fail_mode)
+    {
+      g_autoptr (GError) error = NULL;
+      PcRulesetState state = { 0 };
+      daemon->ruleset.fail_open = fail_mode == PC_FAIL_OPEN;
+      if (!pc_ruleset_install (&daemon->ruleset, &state, &error))
+        g_warning ("cannot switch to fail-mode %s: %s", pc_fail_mode_to_string (fail_mode),
+                   error->message);
+      else
+        daemon->fail_mode = fail_mode;
+      pc_ruleset_state_clear (&state);
+    }
+  pc_engine_set_snapshot (daemon->engine, snapshot);
+}
+
 static gboolean
 reload_cb (gpointer user_data)
 {
   PcDaemon *daemon = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (PcSettings) settings = pc_settings_load (daemon->settings_path, &error);
 
-  if (settings == NULL)
+  if (!pc_policy_manager_reload_admin (daemon->policy, &error))
     {
       g_warning ("keeping the last good settings: %s", error->message);
       return G_SOURCE_CONTINUE;
     }
-  if (settings->fail_mode != daemon->settings->fail_mode)
-    {
-      PcRulesetState state;
-      daemon->ruleset.fail_open = settings->fail_mode == PC_FAIL_OPEN;
-      if (!pc_ruleset_install (&daemon->ruleset, &state, &error))
-        g_warning ("cannot switch to fail-mode %s: %s",
-                   pc_fail_mode_to_string (settings->fail_mode), error->message);
-      pc_ruleset_state_clear (&state);
-    }
-  g_clear_pointer (&daemon->settings, pc_settings_unref);
-  daemon->settings = pc_settings_ref (settings);
-  pc_engine_set_settings (daemon->engine, settings);
-  g_message ("settings reloaded from %s", daemon->settings_path);
+  g_message ("admin settings reloaded");
   return G_SOURCE_CONTINUE;
+}
+
+/* The packet thread saw a process without a profile (main context). */
+static void
+unknown_process_cb (PcProcess *process, gpointer user_data)
+{
+  PcDaemon *daemon = user_data;
+  g_autofree char *id = pc_policy_manager_ensure_profile (daemon->policy, process);
 }
 
 int
@@ -127,20 +148,30 @@ main (int argc, char **argv)
       return 1;
     }
 
-  daemon.settings_path = g_build_filename (config_dir, "settings.conf", NULL);
-  daemon.settings = pc_settings_load (daemon.settings_path, &error);
-  if (daemon.settings == NULL)
+  /* A corrupt database or a bad admin file is reported (get_problems) and the helper starts
+   * with what it has; only an unusable state dir stops it. */
+  daemon.policy = pc_policy_manager_new (state_dir, config_dir, &error);
+  if (daemon.policy == NULL)
     {
       g_printerr ("portcullisd: %s\n", error->message);
       return 1;
     }
+  {
+    g_autoptr (PcPolicySnapshot) snapshot = pc_policy_manager_get_snapshot (daemon.policy);
+    daemon.fail_mode = pc_policy_snapshot_get_fail_mode (snapshot);
+  }
 
   engine_config.queue_num = (guint16)queue_num;
   engine_config.cgroup_path = no_bpf ? NULL : cgroup;
   engine_config.verbose = verbose;
   /* The queue is bound before any rule sends packets to it, so fail-closed never drops
    * traffic during start-up. */
-  daemon.engine = pc_engine_new (&engine_config, daemon.settings, &error);
+  {
+    g_autoptr (PcPolicySnapshot) snapshot = pc_policy_manager_get_snapshot (daemon.policy);
+    daemon.engine = pc_engine_new (&engine_config, snapshot, &error);
+  }
+  if (daemon.engine != NULL)
+    pc_engine_set_unknown_process_func (daemon.engine, unknown_process_cb, &daemon);
   if (daemon.engine == NULL || !pc_engine_start (daemon.engine, &error))
     {
       g_printerr ("portcullisd: %s\n", error->message);
@@ -151,7 +182,7 @@ main (int argc, char **argv)
     g_warning ("%s", pc_attrib_get_degraded_reason (pc_engine_get_attrib (daemon.engine)));
 
   daemon.ruleset.queue_num = (guint16)queue_num;
-  daemon.ruleset.fail_open = daemon.settings->fail_mode == PC_FAIL_OPEN;
+  daemon.ruleset.fail_open = daemon.fail_mode == PC_FAIL_OPEN;
   if (!pc_ruleset_install (&daemon.ruleset, &state, &error))
     {
       g_printerr ("portcullisd: %s\n", error->message);
@@ -165,6 +196,7 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGTERM, quit_cb, &daemon);
   g_unix_signal_add (SIGINT, quit_cb, &daemon);
   g_unix_signal_add (SIGHUP, reload_cb, &daemon);
+  g_signal_connect_swapped (daemon.policy, "changed", G_CALLBACK (policy_changed_cb), &daemon);
 
   /* The D-Bus service is asynchronous: without a system bus it warns and firewalling goes on. */
   if (!no_dbus)
@@ -173,6 +205,7 @@ main (int argc, char **argv)
           = { (guint)queue_num, state.ipv4, state.ipv6, state.ipv6_error };
 
       daemon.service = pc_service_new (daemon.engine);
+      pc_service_set_policy_manager (daemon.service, daemon.policy);
       pc_service_set_interception (daemon.service, &interception);
       g_signal_connect_swapped (daemon.service, "stop", G_CALLBACK (g_main_loop_quit), daemon.loop);
       pc_service_start (daemon.service);
@@ -183,7 +216,7 @@ main (int argc, char **argv)
              pc_attrib_get_mode (pc_engine_get_attrib (daemon.engine)) == PC_ATTRIB_MODE_BPF
                  ? "bpf"
                  : "proc",
-             pc_fail_mode_to_string (daemon.settings->fail_mode));
+             pc_fail_mode_to_string (daemon.fail_mode));
   fprintf (stderr, "portcullisd: ready\n");
   fflush (stderr);
 
@@ -204,9 +237,10 @@ main (int argc, char **argv)
   }
   g_clear_object (&daemon.service);
   g_clear_pointer (&daemon.engine, pc_engine_free);
-  g_clear_pointer (&daemon.settings, pc_settings_unref);
+  if (daemon.policy != NULL)
+    g_signal_handlers_disconnect_by_data (daemon.policy, &daemon);
+  g_clear_object (&daemon.policy);
   g_clear_pointer (&daemon.loop, g_main_loop_unref);
-  g_free (daemon.settings_path);
   pc_ruleset_state_clear (&state);
   return daemon.exit_status;
 }

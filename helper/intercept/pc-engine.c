@@ -12,13 +12,16 @@
 #include "pc-marks.h"
 #include "pc-nfqueue.h"
 #include "pc-packet.h"
+#include "pc-policy-snapshot.h"
 #include "pc-policy.h"
 #include "pc-traffic.h"
 
 typedef struct
 {
   PcFlowKey key;
-  PcProcess *process; /* NULL when no owner was found */
+  PcProcess *process;     /* NULL when no owner was found */
+  gboolean no_socket;     /* no socket at all (kernel traffic), not just no process */
+  const char *profile_id; /* interned; "" until the flow's process has a profile */
   pid_t pid;
   uid_t uid;
   char comm[16];
@@ -45,7 +48,10 @@ struct _PcEngine
   GMainLoop *loop;
 
   /* Owned by the packet thread once started. */
-  PcSettings *settings;
+  PcPolicySnapshot *snapshot;
+  GHashTable *asked; /* pid -> start time: processes reported to unknown_func */
+  PcEngineUnknownProcessFunc unknown_func;
+  gpointer unknown_data;
   GHashTable *flows; /* PcFlowKey* -> PcFlow* (key points into the flow) */
 
   PcEngineStats counters; /* packet thread only */
@@ -119,7 +125,7 @@ connection_new (PcEngine *self, const PcFlow *flow)
       c->app_kind = g_strdup ("");
       c->app_id = g_strdup ("");
     }
-  c->profile_id = g_strdup ("");
+  c->profile_id = g_strdup (flow->profile_id != NULL ? flow->profile_id : "");
   c->domain = g_strdup ("");
   c->allowed = flow->decision.verdict == PC_VERDICT_ALLOW;
   c->reason = g_strdup (flow->decision.reason);
@@ -184,13 +190,14 @@ pc_engine_list_connections (PcEngine *self)
 }
 
 PcEngine *
-pc_engine_new (const PcEngineConfig *config, PcSettings *settings, GError **error)
+pc_engine_new (const PcEngineConfig *config, PcPolicySnapshot *snapshot, GError **error)
 {
   g_autoptr (PcEngine) self = g_new0 (PcEngine, 1);
 
   self->config = *config;
   self->self_pid = getpid ();
-  self->settings = pc_settings_ref (settings);
+  self->snapshot = pc_policy_snapshot_ref (snapshot);
+  self->asked = g_hash_table_new (g_direct_hash, g_direct_equal);
   self->flows = g_hash_table_new_full (pc_flow_key_hash, pc_flow_key_equal, NULL,
                                        (GDestroyNotify)flow_free);
   g_mutex_init (&self->stats_lock);
@@ -207,7 +214,8 @@ pc_engine_new (const PcEngineConfig *config, PcSettings *settings, GError **erro
     g_source_unref (source);
   }
 
-  self->queue = pc_nfqueue_open (config->queue_num, settings->fail_mode == PC_FAIL_OPEN, error);
+  self->queue = pc_nfqueue_open (
+      config->queue_num, pc_policy_snapshot_get_fail_mode (snapshot) == PC_FAIL_OPEN, error);
   if (self->queue == NULL)
     return NULL;
   self->conntrack = pc_conntrack_new (error);
@@ -268,7 +276,7 @@ verdict_mark (PcEngine *self, const PcDecision *decision)
 {
   if (decision->verdict == PC_VERDICT_ALLOW)
     return PC_MARK_ALLOW;
-  return self->settings->block_reaction == PC_REACTION_REJECT ? PC_MARK_REJECT : PC_MARK_DROP;
+  return decision->reaction == PC_REACTION_REJECT ? PC_MARK_REJECT : PC_MARK_DROP;
 }
 
 static void
@@ -298,16 +306,73 @@ log_flow (PcEngine *self, const PcFlow *flow, const char *what)
              pc_verdict_to_string (flow->decision.verdict), flow->decision.reason);
 }
 
+typedef struct
+{
+  PcEngine *engine;
+  PcProcess *process;
+} UnknownProcess;
+
+static gboolean
+report_unknown_cb (gpointer user_data)
+{
+  UnknownProcess *u = user_data;
+
+  if (u->engine->unknown_func != NULL)
+    u->engine->unknown_func (u->process, u->engine->unknown_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+unknown_process_free (gpointer data)
+{
+  UnknownProcess *u = data;
+
+  pc_process_unref (u->process);
+  g_free (u);
+}
+
+/* A process no profile matches: the main thread creates its profile (disk I/O) and sends a new
+ * snapshot; until then the flow is decided by the global settings. Asked once per process. */
+static void
+report_unknown (PcEngine *self, PcProcess *process)
+{
+  gpointer key = GINT_TO_POINTER (process->pid);
+  UnknownProcess *u;
+
+  if (self->unknown_func == NULL
+      || GPOINTER_TO_SIZE (g_hash_table_lookup (self->asked, key)) == process->start_time)
+    return;
+  /* Bounded: a fork bomb must not grow this without limit; asking twice is harmless. */
+  if (g_hash_table_size (self->asked) > 4096)
+    g_hash_table_remove_all (self->asked);
+  g_hash_table_insert (self->asked, key, GSIZE_TO_POINTER (process->start_time));
+  u = g_new0 (UnknownProcess, 1);
+  u->engine = self;
+  u->process = pc_process_ref (process);
+  g_main_context_invoke_full (self->main_context, G_PRIORITY_DEFAULT, report_unknown_cb, u,
+                              unknown_process_free);
+}
+
 static void
 decide (PcEngine *self, PcFlow *flow)
 {
+  const PcProfile *profile
+      = flow->own ? pc_policy_snapshot_get_profile (self->snapshot, PC_PROFILE_PORTCULLIS)
+                  : pc_policy_snapshot_match (self->snapshot, flow->process, flow->no_socket);
   PcDecisionInput input = {
     .key = &flow->key,
     .domain = NULL,
     .own = flow->own,
+    .profile = profile,
+    .process = flow->process,
+    /* No DNS memory yet (see PcDecisionInput). */
+    .had_dns_answer = FALSE,
   };
 
-  pc_policy_decide (self->settings, &input, &flow->decision);
+  if (profile == NULL && flow->process != NULL)
+    report_unknown (self, flow->process);
+  flow->profile_id = profile != NULL ? g_intern_string (pc_profile_get_id (profile)) : "";
+  pc_policy_snapshot_decide (self->snapshot, &input, &flow->decision);
 }
 
 static void
@@ -338,7 +403,8 @@ on_packet (const PcNfqPacket *p, gpointer user_data)
   flow->key = key;
   flow->started = g_get_real_time ();
   flow->uid = p->uid;
-  if (pc_attrib_find_owner (self->attrib, &key, &owner) && owner.pid > 0)
+  flow->no_socket = !pc_attrib_find_owner (self->attrib, &key, &owner);
+  if (!flow->no_socket && owner.pid > 0)
     {
       flow->pid = owner.pid;
       if (owner.uid != (uid_t)-1)
@@ -521,13 +587,15 @@ static gboolean
 apply_settings_cb (gpointer user_data)
 {
   PcEngine *self = ((gpointer *)user_data)[0];
-  PcSettings *settings = ((gpointer *)user_data)[1];
+  PcPolicySnapshot *snapshot = ((gpointer *)user_data)[1];
   GHashTableIter iter;
   PcFlow *flow;
   g_autoptr (GPtrArray) changed = g_ptr_array_new ();
 
-  g_clear_pointer (&self->settings, pc_settings_unref);
-  self->settings = pc_settings_ref (settings);
+  g_clear_pointer (&self->snapshot, pc_policy_snapshot_unref);
+  self->snapshot = pc_policy_snapshot_ref (snapshot);
+  /* The new snapshot may have the profiles asked for; ask again for those still missing. */
+  g_hash_table_remove_all (self->asked);
 
   g_hash_table_iter_init (&iter, self->flows);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&flow))
@@ -546,6 +614,8 @@ apply_settings_cb (gpointer user_data)
       changed_conn->allowed = flow->decision.verdict == PC_VERDICT_ALLOW;
       g_free (changed_conn->reason);
       changed_conn->reason = g_strdup (flow->decision.reason);
+      g_free (changed_conn->profile_id);
+      changed_conn->profile_id = g_strdup (flow->profile_id);
       g_clear_pointer (&flow->conn, pc_connection_unref);
       flow->conn = pc_connection_ref (changed_conn);
       publish_connection (self, PC_CONNECTION_CHANGED, changed_conn);
@@ -561,19 +631,37 @@ apply_settings_cb (gpointer user_data)
 static void
 free_settings_data (gpointer data)
 {
-  pc_settings_unref (((gpointer *)data)[1]);
+  pc_policy_snapshot_unref (((gpointer *)data)[1]);
   g_free (data);
+}
+
+void
+pc_engine_set_snapshot (PcEngine *self, PcPolicySnapshot *snapshot)
+{
+  gpointer *data = g_new (gpointer, 2);
+
+  data[0] = self;
+  data[1] = pc_policy_snapshot_ref (snapshot);
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, apply_settings_cb, data,
+                              free_settings_data);
 }
 
 void
 pc_engine_set_settings (PcEngine *self, PcSettings *settings)
 {
-  gpointer *data = g_new (gpointer, 2);
+  g_autoptr (PcPolicySnapshot) snapshot
+      = pc_policy_snapshot_new (settings, g_ptr_array_new (), self->self_pid);
 
-  data[0] = self;
-  data[1] = pc_settings_ref (settings);
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, apply_settings_cb, data,
-                              free_settings_data);
+  pc_engine_set_snapshot (self, snapshot);
+}
+
+void
+pc_engine_set_unknown_process_func (PcEngine *self,
+                                    PcEngineUnknownProcessFunc func,
+                                    gpointer user_data)
+{
+  self->unknown_func = func;
+  self->unknown_data = user_data;
 }
 
 static gpointer
@@ -635,7 +723,8 @@ pc_engine_free (PcEngine *self)
   g_clear_pointer (&self->attrib, pc_attrib_free);
   g_clear_pointer (&self->traffic, pc_traffic_free);
   g_clear_pointer (&self->flows, g_hash_table_unref);
-  g_clear_pointer (&self->settings, pc_settings_unref);
+  g_clear_pointer (&self->snapshot, pc_policy_snapshot_unref);
+  g_clear_pointer (&self->asked, g_hash_table_unref);
   if (self->deliver_source != 0)
     {
       GSource *source = g_main_context_find_source_by_id (self->main_context, self->deliver_source);

@@ -8,6 +8,7 @@
 
 #include "pc-attrib.h"
 #include "pc-connection.h"
+#include "pc-policy-snapshot.h"
 #include "pc-settings.h"
 
 G_BEGIN_DECLS
@@ -32,10 +33,20 @@ typedef struct
 } PcEngineStats;
 
 /* Opens the queue (before any rule sends packets to it) and attribution. */
-PcEngine *pc_engine_new (const PcEngineConfig *config, PcSettings *settings, GError **error);
+PcEngine *pc_engine_new (const PcEngineConfig *config, PcPolicySnapshot *snapshot, GError **error);
 gboolean pc_engine_start (PcEngine *self, GError **error);
-/* Replaces the settings; live flows are re-decided in the packet thread right after. */
+/* Replaces the policy; live flows are re-decided (and newly blocked ones cut) in the packet
+ * thread right after. */
+void pc_engine_set_snapshot (PcEngine *self, PcPolicySnapshot *snapshot);
+/* Same with global settings only (no profiles). */
 void pc_engine_set_settings (PcEngine *self, PcSettings *settings);
+/* Called in the main context (as for pc_engine_set_changes_func) with a process that no
+ * profile of the current snapshot matches, once per process and snapshot; the receiver makes
+ * a profile (pc_policy_manager_ensure_profile) and sends the new snapshot. Set before start. */
+typedef void (*PcEngineUnknownProcessFunc) (PcProcess *process, gpointer user_data);
+void pc_engine_set_unknown_process_func (PcEngine *self,
+                                         PcEngineUnknownProcessFunc func,
+                                         gpointer user_data);
 void pc_engine_get_stats (PcEngine *self, PcEngineStats *stats);
 PcAttrib *pc_engine_get_attrib (PcEngine *self);
 void pc_engine_free (PcEngine *self);
