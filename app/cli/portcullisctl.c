@@ -713,7 +713,10 @@ main (int argc, char **argv)
     {
       const char *a = argv[i];
 
-      if (options_done || a[0] != '-' || g_str_equal (a, "-"))
+      /* Options are words starting with "--" (and -h, -f): a rule such as "- example.com"
+       * or a file named "-" is an argument. */
+      if (options_done
+          || !(g_str_has_prefix (a, "--") || g_str_equal (a, "-h") || g_str_equal (a, "-f")))
         g_ptr_array_add (args, argv[i]);
       else if (g_str_equal (a, "--"))
         options_done = TRUE;
