@@ -12,6 +12,8 @@ import subprocess
 import time
 import unittest
 
+from gi.repository import GLib
+
 from pctest import BUILD_DIR, PYTHON, SOURCE_DIR, pcsandbox, require_root
 
 POLICY = os.path.join(SOURCE_DIR, 'data', 'org.portcullis.Portcullis1.policy')
@@ -219,6 +221,140 @@ print(json.dumps(ports))
         self.assertGreater(sample['pid'], 0)
         # batched: many entries per signal, not one signal per connection
         self.assertLess(summary['signals'], n / 5, summary)
+
+
+def ok(r):
+    assert r['ok'], r
+    return r['result']
+
+
+class PolicyTests(unittest.TestCase):
+    """Settings, profiles, rules and backup: root succeeds; pctest is denied and nothing
+    changes; bad values get a clear error and change nothing."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_root()
+        pcsandbox.ensure_test_user('pctest')
+        cls.sb = pcsandbox.Sandbox(BUILD_DIR, polkit_policies=[POLICY],
+                                   settings='[global]\ndefault-action=allow\n')
+        cls.sb.start()
+        cls.sb.wait_for_name(NAME, 10, cls.sb.helper_proc, cls.sb.helper_log_path)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sb.close()
+
+    def settings(self):
+        return ok(call(self.sb, 'GetSettings'))[0]
+
+    def assertError(self, r, name, *fragments):
+        self.assertFalse(r['ok'], r)
+        self.assertEqual(r['error'], ERR + name, r)
+        for f in fragments:
+            self.assertIn(f, r['message'])
+
+    def test_global_settings(self):
+        before = self.settings()
+        self.assertEqual(before['block-lan'], [False, 'default'])
+        self.assertEqual(before['default-action'][0], 'allow')
+        self.assertError(call(self.sb, 'SetSetting', "('block-lan', <true>)", user='pctest'),
+                         'AccessDenied', 'configure')
+        self.assertError(call(self.sb, 'SetSetting', "('block-lan', <'yes'>)"), 'InvalidSetting',
+                         'block-lan')
+        self.assertError(call(self.sb, 'SetSetting', "('default-action', <'sometimes'>)"),
+                         'InvalidSetting', 'sometimes')
+        self.assertError(call(self.sb, 'SetSetting', "('no-such-key', <true>)"),
+                         'InvalidSetting', 'no-such-key')
+        self.assertError(call(self.sb, 'SetSetting', "('endpoints', <['+ *', 'bogus']>)"),
+                         'InvalidRule', 'bogus')
+        self.assertEqual(self.settings(), before)
+
+        ok(call(self.sb, 'SetSetting', "('block-lan', <true>)"))
+        self.assertEqual(ok(call(self.sb, 'GetSetting', "('block-lan',)"))[0], True)
+        self.assertEqual(self.settings()['block-lan'], [True, 'user'])
+        self.assertError(call(self.sb, 'ResetSetting', "('block-lan',)", user='pctest'),
+                         'AccessDenied')
+        self.assertEqual(self.settings()['block-lan'], [True, 'user'])
+        ok(call(self.sb, 'ResetSetting', "('block-lan',)"))
+        self.assertEqual(self.settings()['block-lan'], [False, 'default'])
+
+    def test_profiles(self):
+        pid = ok(call(self.sb, 'CreateProfile',
+                      "(@a{sv} {'name': <'Test App'>, "
+                      "'fingerprints': <['path:/usr/local/bin/test-app']>},)"))[0]
+        self.assertTrue(pid)
+        p = ok(call(self.sb, 'GetProfile', f"('{pid}',)"))[0]
+        self.assertEqual(p['name'], 'Test App')
+        self.assertIn(pid, [x['id'] for x in ok(call(self.sb, 'ListProfiles'))[0]])
+
+        self.assertError(call(self.sb, 'UpdateProfile', f"('{pid}', @a{{sv}} {{'name': <'X'>}})",
+                              user='pctest'), 'AccessDenied')
+        ok(call(self.sb, 'UpdateProfile', f"('{pid}', @a{{sv}} {{'name': <'Renamed'>}})"))
+        self.assertEqual(ok(call(self.sb, 'GetProfile', f"('{pid}',)"))[0]['name'], 'Renamed')
+
+        self.assertError(call(self.sb, 'SetProfileSetting', f"('{pid}', 'block-internet', <true>)",
+                              user='pctest'), 'AccessDenied')
+        self.assertError(call(self.sb, 'SetProfileSetting',
+                              f"('{pid}', 'default-action', <'maybe'>)"), 'InvalidSetting', 'maybe')
+        eff = ok(call(self.sb, 'GetEffectiveSettings', f"('{pid}',)"))[0]
+        self.assertEqual(eff['block-internet'], [False, 'default'])
+        ok(call(self.sb, 'SetProfileSetting', f"('{pid}', 'block-internet', <true>)"))
+        eff = ok(call(self.sb, 'GetEffectiveSettings', f"('{pid}',)"))[0]
+        self.assertEqual(eff['block-internet'], [True, 'profile'])
+        self.assertEqual(self.settings()['block-internet'][0], False)
+        ok(call(self.sb, 'UnsetProfileSetting', f"('{pid}', 'block-internet')"))
+        eff = ok(call(self.sb, 'GetEffectiveSettings', f"('{pid}',)"))[0]
+        self.assertEqual(eff['block-internet'], [False, 'default'])
+
+        self.assertError(call(self.sb, 'GetProfile', "('no-such-profile',)"), 'NotFound',
+                         'no-such-profile')
+        self.assertError(call(self.sb, 'DeleteProfile', f"('{pid}',)", user='pctest'),
+                         'AccessDenied')
+        ok(call(self.sb, 'GetProfile', f"('{pid}',)"))
+        ok(call(self.sb, 'DeleteProfile', f"('{pid}',)"))
+        self.assertError(call(self.sb, 'GetProfile', f"('{pid}',)"), 'NotFound')
+
+    def test_rules(self):
+        rule = '- 10.9.9.9 tcp/80'
+        self.assertError(call(self.sb, 'AddRule', f"('', false, '{rule}')", user='pctest'),
+                         'AccessDenied')
+        self.assertEqual(self.settings()['endpoints'][0], [])
+        self.assertError(call(self.sb, 'AddRule', "('', false, 'allow everything')"),
+                         'InvalidRule', 'allow')
+        self.assertError(call(self.sb, 'AddRule', f"('no-such-profile', false, '{rule}')"),
+                         'NotFound')
+        self.assertEqual(self.settings()['endpoints'][0], [])
+        ok(call(self.sb, 'AddRule', f"('', false, '{rule}')"))
+        ok(call(self.sb, 'AddRule', "('', true, '+ * tcp/local:22')"))
+        st = self.settings()
+        self.assertEqual(st['endpoints'][0], [rule])
+        self.assertEqual(st['inbound-endpoints'][0], ['+ * tcp/local:22'])
+        ok(call(self.sb, 'RemoveRule', f"('', false, '{rule}')"))
+        ok(call(self.sb, 'RemoveRule', "('', true, '+ * tcp/local:22')"))
+        self.assertError(call(self.sb, 'RemoveRule', f"('', false, '{rule}')"), 'NotFound', rule)
+        st = self.settings()
+        self.assertEqual(st['endpoints'][0], [])
+        self.assertEqual(st['inbound-endpoints'][0], [])
+
+    def test_export_import(self):
+        exported = ok(call(self.sb, 'Export'))[0]
+        doc = json.loads(exported)
+        self.assertIn('profiles', doc)
+        ok(call(self.sb, 'SetSetting', "('prompt-timeout', <uint32 17>)"))
+        arg = GLibText(exported)
+        self.assertError(call(self.sb, 'Import', f"({arg},)", user='pctest'), 'AccessDenied')
+        self.assertEqual(self.settings()['prompt-timeout'][0], 17)
+        self.assertError(call(self.sb, 'Import', "('{not json',)"), 'InvalidArgs')
+        self.assertEqual(self.settings()['prompt-timeout'][0], 17)
+        ok(call(self.sb, 'Import', f"({arg},)"))
+        self.assertNotEqual(self.settings()['prompt-timeout'][0], 17)
+        self.assertEqual(json.loads(ok(call(self.sb, 'Export'))[0])['global'], doc['global'])
+
+
+def GLibText(text):
+    """A string as GVariant text."""
+    return GLib.Variant('s', text).print_(False)
 
 
 class BusPolicyTests(unittest.TestCase):
