@@ -304,7 +304,16 @@ cmd_connections (PcCtl *ctl)
       while ((c = g_variant_iter_next_value (&iter)) != NULL)
         {
           if (ctl->json)
-            print_json_line (c);
+            {
+              /* connections that were live already: event "live" (then the stream's events) */
+              g_autoptr (GVariant) marked = NULL;
+              GVariantDict dict;
+
+              g_variant_dict_init (&dict, c);
+              g_variant_dict_insert (&dict, "event", "s", "live");
+              marked = g_variant_ref_sink (g_variant_dict_end (&dict));
+              print_json_line (marked);
+            }
           else
             print_connection_row (c, ctl->follow ? "live" : NULL);
           g_variant_unref (c);

@@ -105,6 +105,8 @@ class CliTests(unittest.TestCase):
                 line = proc.stdout.readline()
                 self.assertTrue(line, 'portcullisctl --follow ended early')
                 c = json.loads(line)
+                if c['event'] == 'live':
+                    continue
                 if c['remote-port'] == 80 and c['exe'] == '/usr/bin/curl':
                     seen = c
             self.assertIn(seen['event'], ('added', 'changed', 'ended'))
@@ -116,6 +118,107 @@ class CliTests(unittest.TestCase):
                 proc.wait()
             proc.stdout.close()
             proc.stderr.close()
+
+
+    # ---- settings, profiles, rules, backup ----
+
+    def ok(self, *args, user=None):
+        r = ctl(self.sb, *args, user=user)
+        self.assertEqual(r.returncode, 0, (args, r.stdout, r.stderr))
+        return r.stdout
+
+    def fails(self, code, *args, user=None, stderr=''):
+        r = ctl(self.sb, *args, user=user)
+        self.assertEqual(r.returncode, code, (args, r.stdout, r.stderr))
+        self.assertIn(stderr, r.stderr)
+        self.assertTrue(r.stderr.startswith('portcullisctl: '), r.stderr)
+
+    def curl_profile(self):
+        self.sb.client_run(['curl', '-s', '-o', '/dev/null', f'http://{P4}/'])
+        deadline = time.monotonic() + 5
+        while 'curl' not in [p['id'] for p in json.loads(self.ok('--json', 'apps'))]:
+            self.assertLess(time.monotonic(), deadline, 'no profile for curl')
+            time.sleep(0.1)
+
+    def test_config(self):
+        self.assertRegex(self.ok('config', 'get'), r'default-action +admin +allow\n')
+        self.assertEqual(self.ok('config', 'get', 'block-lan'), 'false\n')
+        self.fails(4, 'config', 'set', 'block-lan', 'true', user='pctest', stderr='not authorized')
+        self.fails(1, 'config', 'set', 'block-lan', 'maybe', stderr="'maybe' is not a boolean")
+        self.fails(1, 'config', 'set', 'default-action', 'sometimes', stderr='sometimes')
+        self.fails(1, 'config', 'set', 'no-such-key', 'x', stderr='no-such-key')
+        self.assertEqual(json.loads(self.ok('--json', 'config', 'get', 'block-lan')), False)
+        self.ok('config', 'set', 'block-lan', 'true')
+        self.ok('config', 'set', 'dns-servers', 'https://a.example/dns-query; tls://b.example')
+        settings = json.loads(self.ok('--json', 'config', 'get'))
+        self.assertEqual(settings['block-lan'], [True, 'user'])
+        self.assertEqual(settings['dns-servers'][0],
+                         ['https://a.example/dns-query', 'tls://b.example'])
+        self.ok('config', 'reset', 'block-lan')
+        self.ok('config', 'reset', 'dns-servers')
+        self.assertEqual(self.ok('config', 'get', 'block-lan'), 'false\n')
+
+    def test_rules(self):
+        self.curl_profile()
+        self.fails(4, 'rules', 'add', '- 10.1.2.3 tcp/80', user='pctest', stderr='not authorized')
+        self.fails(1, 'rules', 'add', 'bogus rule', stderr='bogus')
+        self.fails(1, 'rules', 'add', '--app', 'nope', '- 10.1.2.3', stderr="'nope'")
+        self.assertEqual(self.ok('rules', 'list'), '')
+        self.ok('rules', 'add', '- 10.1.2.3 tcp/80')
+        self.ok('rules', 'add', '--inbound', '+ * tcp/local:22')
+        self.ok('rules', 'add', '--app', 'curl', '- 10.9.9.9')
+        out = self.ok('rules', 'list')
+        self.assertRegex(out, r'outbound +user +- 10\.1\.2\.3 tcp/80')
+        self.assertRegex(out, r'inbound +user +\+ \* tcp/local:22')
+        app_rules = json.loads(self.ok('--json', 'rules', 'list', '--app', 'curl'))
+        self.assertIn({'rule': '- 10.9.9.9', 'inbound': False, 'source': 'profile'}, app_rules)
+        self.ok('rules', 'remove', '- 10.1.2.3 tcp/80')
+        self.ok('rules', 'remove', '--inbound', '+ * tcp/local:22')
+        self.ok('rules', 'remove', '--app', 'curl', '- 10.9.9.9')
+        self.fails(1, 'rules', 'remove', '- 10.1.2.3 tcp/80', stderr='10.1.2.3')
+        self.assertEqual(json.loads(self.ok('--json', 'rules', 'list')), [])
+
+    def test_apps(self):
+        self.curl_profile()
+        out = self.ok('apps')
+        self.assertRegex(out.splitlines()[0], r'^ID +NAME +LIVE +FINGERPRINTS')
+        self.assertRegex(out, r'curl +curl +\d+ +path:/usr/bin/curl')
+        apps = {p['id']: p for p in json.loads(self.ok('--json', 'apps'))}
+        self.assertIn('live-connections', apps['curl'])
+        self.assertRegex(self.ok('app', 'show', 'curl'), r'Fingerprints +path:/usr/bin/curl')
+        self.fails(1, 'app', 'show', 'nope', stderr="'nope'")
+        self.fails(4, 'app', 'set', 'curl', 'block-internet', 'true', user='pctest',
+                   stderr='not authorized')
+        self.fails(1, 'app', 'set', 'curl', 'default-action', 'maybe', stderr='maybe')
+        self.ok('app', 'set', 'curl', 'block-internet', 'true')
+        shown = json.loads(self.ok('--json', 'app', 'show', 'curl'))
+        self.assertEqual(shown['effective']['block-internet'], [True, 'profile'])
+        self.assertEqual(shown['profile']['overrides'], {'block-internet': True})
+        self.assertRegex(self.ok('app', 'show', 'curl'), r'block-internet +profile +true')
+        self.ok('app', 'unset', 'curl', 'block-internet')
+        shown = json.loads(self.ok('--json', 'app', 'show', 'curl'))
+        self.assertNotEqual(shown['effective']['block-internet'][1], 'profile')
+
+    def test_export_import(self):
+        path = os.path.join(self.sb.tmp_dir, 'backup.json')
+        bad = os.path.join(self.sb.tmp_dir, 'bad.json')
+        with open(bad, 'w') as f:
+            f.write('{"format": "something else"')
+        self.ok('export', path)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        with open(path) as f:
+            doc = json.load(f)
+        self.assertEqual(json.loads(self.ok('export', '-')), doc)
+        self.ok('config', 'set', 'prompt-timeout', '17')
+        os.chmod(path, 0o644)  # export writes 0600; let pctest read it
+        self.fails(4, 'import', path, user='pctest', stderr='not authorized')
+        self.fails(1, 'import', bad)
+        self.fails(1, 'import', os.path.join(self.sb.tmp_dir, 'missing.json'),
+                   stderr='missing.json')
+        self.assertEqual(self.ok('config', 'get', 'prompt-timeout'), '17\n')
+        self.ok('import', path)
+        self.assertNotEqual(self.ok('config', 'get', 'prompt-timeout'), '17\n')
+        self.assertEqual(json.loads(self.ok('export', '-'))['global'], doc['global'])
 
 
 class CliWithoutHelperTests(unittest.TestCase):
