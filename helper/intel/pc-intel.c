@@ -128,10 +128,16 @@ valid_id (const char *s)
   return TRUE;
 }
 
+/* Plain names that are safe both as a path component and in a URL. */
 static gboolean
 valid_file_name (const char *s)
 {
-  return s != NULL && *s != '\0' && *s != '.' && strchr (s, '/') == NULL && strlen (s) <= 128;
+  if (s == NULL || *s == '\0' || *s == '.' || strlen (s) > 128)
+    return FALSE;
+  for (; *s; s++)
+    if (!g_ascii_isalnum (*s) && *s != '-' && *s != '_' && *s != '.')
+      return FALSE;
+  return TRUE;
 }
 
 static gboolean
