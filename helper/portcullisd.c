@@ -13,6 +13,8 @@
 
 #include "pc-cgroup.h"
 #include "pc-engine.h"
+#include "pc-history.h"
+#include "pc-profile.h"
 #include "pc-policy-manager.h"
 #include "pc-ruleset.h"
 #include "pc-service.h"
@@ -25,6 +27,7 @@ typedef struct
   PcFailMode fail_mode; /* the one the installed ruleset has */
   PcEngine *engine;
   PcService *service; /* NULL with --no-dbus */
+  PcHistory *history; /* NULL when the history database cannot be used */
   PcRulesetConfig ruleset;
   int exit_status;
 } PcDaemon;
@@ -36,6 +39,44 @@ quit_cb (gpointer user_data)
 
   g_message ("stopping");
   g_main_loop_quit (daemon->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Connections go to the history unless their app's (or the global) "history" setting is off. */
+static void
+record_history_cb (GArray *changes, gpointer user_data)
+{
+  PcDaemon *daemon = user_data;
+  g_autoptr (PcPolicySnapshot) snapshot = pc_policy_manager_get_snapshot (daemon->policy);
+  PcSettings *global = pc_policy_snapshot_get_settings (snapshot);
+  g_autoptr (GArray) kept
+      = g_array_sized_new (FALSE, FALSE, sizeof (PcConnectionChange), changes->len);
+
+  for (guint i = 0; i < changes->len; i++)
+    {
+      const PcConnectionChange *change = &g_array_index (changes, PcConnectionChange, i);
+      const char *id = change->connection->profile_id;
+      const PcProfile *profile
+          = id != NULL && *id ? pc_policy_snapshot_get_profile (snapshot, id) : NULL;
+      PcSettings *settings = profile != NULL ? profile->settings : global;
+
+      if (settings->history)
+        g_array_append_val (kept, *change); /* borrowed: pc_history_record takes references */
+    }
+  if (kept->len > 0)
+    pc_history_record (daemon->history, kept);
+}
+
+/* Hourly retention: history-keep-days of the global settings. */
+static gboolean
+history_cleanup_cb (gpointer user_data)
+{
+  PcDaemon *daemon = user_data;
+  g_autoptr (PcPolicySnapshot) snapshot = pc_policy_manager_get_snapshot (daemon->policy);
+  guint days = pc_policy_snapshot_get_settings (snapshot)->history_keep_days;
+
+  pc_history_cleanup (daemon->history,
+                      g_get_real_time () - (gint64)days * 24 * 3600 * G_USEC_PER_SEC);
   return G_SOURCE_CONTINUE;
 }
 
@@ -198,6 +239,25 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGHUP, reload_cb, &daemon);
   g_signal_connect_swapped (daemon.policy, "changed", G_CALLBACK (policy_changed_cb), &daemon);
 
+  {
+    g_autofree char *path = g_build_filename (state_dir, "history.db", NULL);
+    g_autofree char *problem = NULL;
+    daemon.history = pc_history_new (path, &problem, &error);
+    if (problem != NULL)
+      g_warning ("%s", problem);
+    if (daemon.history == NULL)
+      {
+        g_warning ("no connection history: %s", error->message);
+        g_clear_error (&error);
+      }
+    else
+      {
+        pc_engine_add_changes_func (daemon.engine, record_history_cb, &daemon);
+        history_cleanup_cb (&daemon);
+        g_timeout_add_seconds (3600, history_cleanup_cb, &daemon);
+      }
+  }
+
   /* The D-Bus service is asynchronous: without a system bus it warns and firewalling goes on. */
   if (!no_dbus)
     {
@@ -236,7 +296,13 @@ main (int argc, char **argv)
                stats.flows, stats.allowed, stats.blocked, stats.cut, stats.packets);
   }
   g_clear_object (&daemon.service);
+  if (daemon.history != NULL)
+    pc_engine_remove_changes_func (daemon.engine, record_history_cb, &daemon);
   g_clear_pointer (&daemon.engine, pc_engine_free);
+  /* Everything recorded so far is committed before the helper exits. */
+  if (daemon.history != NULL)
+    pc_history_flush (daemon.history);
+  g_clear_pointer (&daemon.history, pc_history_free);
   if (daemon.policy != NULL)
     g_signal_handlers_disconnect_by_data (daemon.policy, &daemon);
   g_clear_object (&daemon.policy);

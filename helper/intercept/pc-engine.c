@@ -65,8 +65,7 @@ struct _PcEngine
   guint64 next_id;  /* packet thread only */
   GMainContext *main_context;
   guint deliver_source;
-  PcEngineChangesFunc changes_func;
-  gpointer changes_data;
+  GArray *listeners; /* Listener, under conn_lock */
 };
 
 static void
@@ -76,6 +75,12 @@ flow_free (PcFlow *flow)
   g_clear_pointer (&flow->conn, pc_connection_unref);
   g_free (flow);
 }
+
+typedef struct
+{
+  PcEngineChangesFunc func;
+  gpointer data;
+} Listener;
 
 static void
 change_clear (PcConnectionChange *change)
@@ -94,7 +99,7 @@ publish_connection (PcEngine *self, PcConnectionEvent event, PcConnection *conn)
     g_hash_table_remove (self->live, &conn->id);
   else
     g_hash_table_replace (self->live, &conn->id, pc_connection_ref (conn));
-  if (self->changes_func != NULL)
+  if (self->listeners->len > 0)
     g_array_append_val (self->pending, change);
   else
     pc_connection_unref (conn);
@@ -138,8 +143,7 @@ deliver_changes_cb (gpointer user_data)
 {
   PcEngine *self = user_data;
   g_autoptr (GArray) batch = NULL;
-  PcEngineChangesFunc func;
-  gpointer data;
+  g_autoptr (GArray) listeners = NULL;
 
   g_mutex_lock (&self->conn_lock);
   if (self->pending->len > 0)
@@ -147,22 +151,40 @@ deliver_changes_cb (gpointer user_data)
       batch = self->pending;
       self->pending = g_array_new (FALSE, FALSE, sizeof (PcConnectionChange));
       g_array_set_clear_func (self->pending, (GDestroyNotify)change_clear);
+      listeners = g_array_copy (self->listeners);
     }
-  func = self->changes_func;
-  data = self->changes_data;
   g_mutex_unlock (&self->conn_lock);
 
-  if (batch != NULL && func != NULL)
-    func (batch, data);
+  if (batch != NULL)
+    for (guint i = 0; i < listeners->len; i++)
+      g_array_index (listeners, Listener, i)
+          .func (batch, g_array_index (listeners, Listener, i).data);
   return G_SOURCE_CONTINUE;
 }
 
 void
-pc_engine_set_changes_func (PcEngine *self, PcEngineChangesFunc func, gpointer user_data)
+pc_engine_add_changes_func (PcEngine *self, PcEngineChangesFunc func, gpointer user_data)
+{
+  Listener l = { func, user_data };
+
+  g_mutex_lock (&self->conn_lock);
+  g_array_append_val (self->listeners, l);
+  g_mutex_unlock (&self->conn_lock);
+}
+
+void
+pc_engine_remove_changes_func (PcEngine *self, PcEngineChangesFunc func, gpointer user_data)
 {
   g_mutex_lock (&self->conn_lock);
-  self->changes_func = func;
-  self->changes_data = user_data;
+  for (guint i = 0; i < self->listeners->len; i++)
+    {
+      Listener *l = &g_array_index (self->listeners, Listener, i);
+      if (l->func == func && l->data == user_data)
+        {
+          g_array_remove_index (self->listeners, i);
+          break;
+        }
+    }
   g_mutex_unlock (&self->conn_lock);
 }
 
@@ -206,6 +228,7 @@ pc_engine_new (const PcEngineConfig *config, PcPolicySnapshot *snapshot, GError 
                                       (GDestroyNotify)pc_connection_unref);
   self->pending = g_array_new (FALSE, FALSE, sizeof (PcConnectionChange));
   g_array_set_clear_func (self->pending, (GDestroyNotify)change_clear);
+  self->listeners = g_array_new (FALSE, FALSE, sizeof (Listener));
   self->main_context = g_main_context_ref_thread_default ();
   {
     GSource *source = g_timeout_source_new (100);
@@ -734,6 +757,7 @@ pc_engine_free (PcEngine *self)
   g_clear_pointer (&self->main_context, g_main_context_unref);
   g_clear_pointer (&self->live, g_hash_table_unref);
   g_clear_pointer (&self->pending, g_array_unref);
+  g_clear_pointer (&self->listeners, g_array_unref);
   g_mutex_clear (&self->conn_lock);
   g_mutex_clear (&self->stats_lock);
   g_free (self);

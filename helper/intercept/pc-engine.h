@@ -40,7 +40,7 @@ gboolean pc_engine_start (PcEngine *self, GError **error);
 void pc_engine_set_snapshot (PcEngine *self, PcPolicySnapshot *snapshot);
 /* Same with global settings only (no profiles). */
 void pc_engine_set_settings (PcEngine *self, PcSettings *settings);
-/* Called in the main context (as for pc_engine_set_changes_func) with a process that no
+/* Called in the main context (as for pc_engine_add_changes_func) with a process that no
  * profile of the current snapshot matches, once per process and snapshot; the receiver makes
  * a profile (pc_policy_manager_ensure_profile) and sends the new snapshot. Set before start. */
 typedef void (*PcEngineUnknownProcessFunc) (PcProcess *process, gpointer user_data);
@@ -55,7 +55,9 @@ void pc_engine_free (PcEngine *self);
  * call) in the main context that was thread-default when pc_engine_new() ran, at most every
  * 100 ms and only when something changed. */
 typedef void (*PcEngineChangesFunc) (GArray *changes, gpointer user_data);
-void pc_engine_set_changes_func (PcEngine *self, PcEngineChangesFunc func, gpointer user_data);
+/* Several listeners may subscribe (the D-Bus service, the history); each gets every batch. */
+void pc_engine_add_changes_func (PcEngine *self, PcEngineChangesFunc func, gpointer user_data);
+void pc_engine_remove_changes_func (PcEngine *self, PcEngineChangesFunc func, gpointer user_data);
 /* Every live connection (PcConnection, new references), oldest first. Thread-safe. */
 GPtrArray *pc_engine_list_connections (PcEngine *self);
 

@@ -896,7 +896,7 @@ pc_service_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   if (self->engine != NULL)
-    pc_engine_set_changes_func (self->engine, NULL, NULL);
+    pc_engine_remove_changes_func (self->engine, engine_changes_cb, self);
   self->engine = NULL;
   if (self->exported)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
@@ -953,6 +953,6 @@ pc_service_new (PcEngine *engine)
   PcService *self = g_object_new (PC_TYPE_SERVICE, NULL);
 
   self->engine = engine;
-  pc_engine_set_changes_func (engine, engine_changes_cb, self);
+  pc_engine_add_changes_func (engine, engine_changes_cb, self);
   return self;
 }

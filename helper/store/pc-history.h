@@ -44,7 +44,7 @@ typedef struct
 PcHistory *pc_history_new (const char *path, char **problem, GError **error);
 void pc_history_free (PcHistory *self);
 
-/* Queues a batch of connection changes (from pc_engine_set_changes_func). Never blocks. */
+/* Queues a batch of connection changes (from pc_engine_add_changes_func). Never blocks. */
 void pc_history_record (PcHistory *self, GArray *changes);
 /* Waits until everything queued so far is committed (shutdown, tests). */
 void pc_history_flush (PcHistory *self);
