@@ -135,6 +135,17 @@ yes_no (gboolean b)
   return b ? "yes" : "no";
 }
 
+/* A call that changes something: the polkit agent of a desktop session may ask for a
+ * password (configure and manage are auth_admin_keep). */
+static gboolean
+change (PcCtl *ctl, const char *method, GVariant *parameters, GError **error)
+{
+  g_autoptr (GVariant) reply
+      = pc_client_call_interactive_sync (ctl->client, method, parameters, NULL, error);
+
+  return reply != NULL;
+}
+
 /* ---- status ------------------------------------------------------------------------------- */
 
 static int
@@ -418,15 +429,15 @@ cmd_config (PcCtl *ctl)
       value = value_for_key (settings, ctl->args->pdata[2], ctl->args->pdata[3], &error);
       if (value == NULL)
         return fail (error);
-      if (!pc_dbus_portcullis1_call_set_setting_sync (ctl->proxy, ctl->args->pdata[2],
-                                                      g_variant_new_variant (value), NULL, &error))
+      if (!change (ctl, "SetSetting",
+                   g_variant_new ("(sv)", (const char *)ctl->args->pdata[2], value), &error))
         return fail (error);
       return EXIT_OK;
     }
   if (g_strcmp0 (verb, "reset") == 0 && ctl->args->len == 3)
     {
-      if (!pc_dbus_portcullis1_call_reset_setting_sync (ctl->proxy, ctl->args->pdata[2], NULL,
-                                                        &error))
+      if (!change (ctl, "ResetSetting", g_variant_new ("(s)", (const char *)ctl->args->pdata[2]),
+                   &error))
         return fail (error);
       return EXIT_OK;
     }
@@ -552,15 +563,15 @@ cmd_app (PcCtl *ctl)
       value = value_for_key (effective, ctl->args->pdata[3], ctl->args->pdata[4], &error);
       if (value == NULL)
         return fail (error);
-      if (!pc_dbus_portcullis1_call_set_profile_setting_sync (
-              ctl->proxy, id, ctl->args->pdata[3], g_variant_new_variant (value), NULL, &error))
+      if (!change (ctl, "SetProfileSetting",
+                   g_variant_new ("(ssv)", id, (const char *)ctl->args->pdata[3], value), &error))
         return fail (error);
       return EXIT_OK;
     }
   if (g_strcmp0 (verb, "unset") == 0 && ctl->args->len == 4)
     {
-      if (!pc_dbus_portcullis1_call_unset_profile_setting_sync (ctl->proxy, id, ctl->args->pdata[3],
-                                                                NULL, &error))
+      if (!change (ctl, "UnsetProfileSetting",
+                   g_variant_new ("(ss)", id, (const char *)ctl->args->pdata[3]), &error))
         return fail (error);
       return EXIT_OK;
     }
@@ -626,12 +637,9 @@ cmd_rules (PcCtl *ctl)
     {
       gboolean ok;
 
-      if (g_str_equal (verb, "add"))
-        ok = pc_dbus_portcullis1_call_add_rule_sync (ctl->proxy, id, ctl->inbound,
-                                                     ctl->args->pdata[2], NULL, &error);
-      else
-        ok = pc_dbus_portcullis1_call_remove_rule_sync (ctl->proxy, id, ctl->inbound,
-                                                        ctl->args->pdata[2], NULL, &error);
+      ok = change (ctl, g_str_equal (verb, "add") ? "AddRule" : "RemoveRule",
+                   g_variant_new ("(sbs)", id, ctl->inbound, (const char *)ctl->args->pdata[2]),
+                   &error);
       return ok ? EXIT_OK : fail (error);
     }
   return usage_error ("rules list [--app ID] | rules add|remove [--app ID] [--inbound] RULE");
@@ -688,7 +696,7 @@ cmd_import (PcCtl *ctl)
       g_printerr ("portcullisctl: %s is not UTF-8 text\n", path);
       return EXIT_ERROR;
     }
-  if (!pc_dbus_portcullis1_call_import_sync (ctl->proxy, json, NULL, &error))
+  if (!change (ctl, "Import", g_variant_new ("(s)", json), &error))
     return fail (error);
   return EXIT_OK;
 }

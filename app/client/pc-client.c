@@ -103,6 +103,21 @@ pc_client_get_proxy (PcClient *self)
   return self->proxy;
 }
 
+GVariant *
+pc_client_call_interactive_sync (PcClient *self,
+                                 const char *method,
+                                 GVariant *parameters,
+                                 GCancellable *cancellable,
+                                 GError **error)
+{
+  g_return_val_if_fail (PC_IS_CLIENT (self), NULL);
+
+  /* polkit may wait for a person to type a password: no D-Bus timeout */
+  return g_dbus_proxy_call_sync (G_DBUS_PROXY (self->proxy), method, parameters,
+                                 G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, G_MAXINT,
+                                 cancellable, error);
+}
+
 gboolean
 pc_client_is_running (PcClient *self)
 {

@@ -25,6 +25,13 @@ PcClient *pc_client_new_sync (GCancellable *cancellable, GError **error);
 
 /* The generated proxy; its call_*() methods are the interface (see the XML). */
 PcDBusPortcullis1 *pc_client_get_proxy (PcClient *self);
+/* Calls a method that changes something, allowing interactive authorization: on a desktop the
+ * polkit agent may ask for a password (auth_admin_keep). parameters may be floating. */
+GVariant *pc_client_call_interactive_sync (PcClient *self,
+                                           const char *method,
+                                           GVariant *parameters,
+                                           GCancellable *cancellable,
+                                           GError **error);
 /* Is a helper running (does the name have an owner)? */
 gboolean pc_client_is_running (PcClient *self);
 
@@ -35,8 +42,8 @@ void pc_client_fix_error (GError *error);
 /* The error means "not authorized" (polkit or bus policy). */
 gboolean pc_client_error_is_denied (const GError *error);
 
-/* Parses text into a value of the type of `like` ("b", "u", "i", "s", "as" and "x"): booleans
- * as true/false/yes/no/on/off/1/0, lists separated by ';' or ','. */
+/* Parses text into a value of type ("b", "u", "i", "x", "as"; anything else is a string):
+ * booleans as true/false/yes/no/on/off/1/0, lists separated by ';', ',' or newlines. */
 GVariant *pc_client_parse_value (const char *text, const GVariantType *type, GError **error);
 /* A value as a person writes it (strings unquoted, lists joined with "; "). */
 char *pc_client_format_value (GVariant *value);
