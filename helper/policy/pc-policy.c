@@ -73,6 +73,8 @@ pc_policy_decide (PcSettings *settings, const PcDecisionInput *input, PcDecision
 
   out->reason[0] = '\0';
   out->reaction = eff->block_reaction;
+  out->prompt = FALSE;
+  out->prompt_timeout = 0;
   if (input->own)
     {
       out->verdict = PC_VERDICT_ALLOW;
@@ -172,6 +174,8 @@ pc_policy_decide (PcSettings *settings, const PcDecisionInput *input, PcDecision
 
   /* 5. The default action. */
   out->kind = PC_REASON_DEFAULT;
+  out->prompt = eff->default_action == PC_DEFAULT_PROMPT;
+  out->prompt_timeout = eff->prompt_timeout;
   switch (eff->default_action)
     {
       case PC_DEFAULT_ALLOW:

@@ -37,6 +37,10 @@ typedef struct
   PcReasonKind kind;
   char reason[PC_REASON_LEN]; /* for people: "global rule 3 '- 10.0.0.0/8'" */
   PcBlockReaction reaction;   /* how to block: the effective block-reaction of the flow */
+  /* The default action is "prompt": verdict holds prompt-default, which applies when nobody
+   * answers (no prompt agent, or the prompt expires); the packet path may ask first. */
+  gboolean prompt;
+  guint prompt_timeout; /* seconds, the effective prompt-timeout */
 } PcDecision;
 
 typedef struct
