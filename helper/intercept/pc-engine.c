@@ -5,10 +5,12 @@
 
 #include <glib-unix.h>
 #include <linux/netfilter.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "pc-conntrack.h"
+#include "pc-error.h"
 #include "pc-marks.h"
 #include "pc-nfqueue.h"
 #include "pc-packet.h"
@@ -31,7 +33,26 @@ typedef struct
   PcConnection *conn;      /* the record the rest of the helper sees */
   guint64 cookie;          /* socket cookie of the owner (traffic counters), 0 if unknown */
   gboolean cookie_checked; /* inbound TCP: the accepted socket's cookie was looked up */
+  struct _Pending *prompt; /* non-NULL while the flow waits for an answer */
 } PcFlow;
+
+/* A prompt in the packet thread: the packets it holds and the flows that wait for it. */
+typedef struct _Pending
+{
+  PcPrompt *info;
+  char *group;      /* profile or app, protocol, remote address and port */
+  GArray *packets;  /* HeldPacket */
+  GPtrArray *flows; /* PcFlow*, owned by the flow table */
+  gint64 deadline;  /* monotonic µs */
+} Pending;
+
+typedef struct
+{
+  guint32 id;
+  guint32 mark;
+} HeldPacket;
+
+static void pending_free (Pending *p);
 
 struct _PcEngine
 {
@@ -66,6 +87,15 @@ struct _PcEngine
   GMainContext *main_context;
   guint deliver_source;
   GArray *listeners; /* Listener, under conn_lock */
+
+  /* Prompts: pending ones in the packet thread, their records under conn_lock. */
+  GHashTable *pending_by_id;    /* guint64* -> Pending (packet thread) */
+  GHashTable *pending_by_group; /* group -> Pending (packet thread) */
+  guint64 next_prompt_id;       /* packet thread */
+  GHashTable *prompts;          /* guint64* -> PcPrompt (conn_lock) */
+  PcEnginePromptFunc prompt_func;
+  gpointer prompt_data;
+  gint prompt_agents; /* atomic */
 };
 
 static void
@@ -229,6 +259,11 @@ pc_engine_new (const PcEngineConfig *config, PcPolicySnapshot *snapshot, GError 
   self->pending = g_array_new (FALSE, FALSE, sizeof (PcConnectionChange));
   g_array_set_clear_func (self->pending, (GDestroyNotify)change_clear);
   self->listeners = g_array_new (FALSE, FALSE, sizeof (Listener));
+  self->pending_by_id
+      = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, (GDestroyNotify)pending_free);
+  self->pending_by_group = g_hash_table_new (g_str_hash, g_str_equal);
+  self->prompts
+      = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, (GDestroyNotify)pc_prompt_unref);
   self->main_context = g_main_context_ref_thread_default ();
   {
     GSource *source = g_timeout_source_new (100);
@@ -398,6 +433,298 @@ decide (PcEngine *self, PcFlow *flow)
   pc_policy_snapshot_decide (self->snapshot, &input, &flow->decision);
 }
 
+/* ---- prompts ---------------------------------------------------------------------------- */
+
+PcPrompt *
+pc_prompt_ref (PcPrompt *self)
+{
+  g_atomic_int_inc (&self->ref_count);
+  return self;
+}
+
+void
+pc_prompt_unref (PcPrompt *self)
+{
+  if (!g_atomic_int_dec_and_test (&self->ref_count))
+    return;
+  g_clear_pointer (&self->connection, pc_connection_unref);
+  g_free (self);
+}
+
+static void
+pending_free (Pending *p)
+{
+  g_clear_pointer (&p->info, pc_prompt_unref);
+  g_free (p->group);
+  g_array_unref (p->packets);
+  g_ptr_array_unref (p->flows);
+  g_free (p);
+}
+
+typedef struct
+{
+  PcEngine *self;
+  PcPrompt *prompt;
+  char *how;
+} PromptNote;
+
+static gboolean
+prompt_note_cb (gpointer data)
+{
+  PromptNote *note = data;
+  PcEngine *self = note->self;
+  PcEnginePromptFunc func;
+  gpointer user_data;
+
+  g_mutex_lock (&self->conn_lock);
+  func = self->prompt_func;
+  user_data = self->prompt_data;
+  g_mutex_unlock (&self->conn_lock);
+  if (func != NULL)
+    func (note->prompt, note->how, user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+prompt_note_free (gpointer data)
+{
+  PromptNote *note = data;
+  pc_prompt_unref (note->prompt);
+  g_free (note->how);
+  g_free (note);
+}
+
+/* Tells the main thread, without waiting for the next batch: a person is waiting. */
+static void
+notify_prompt (PcEngine *self, PcPrompt *prompt, const char *how)
+{
+  PromptNote *note = g_new0 (PromptNote, 1);
+
+  note->self = self;
+  note->prompt = pc_prompt_ref (prompt);
+  note->how = g_strdup (how);
+  g_main_context_invoke_full (self->main_context, G_PRIORITY_HIGH, prompt_note_cb, note,
+                              prompt_note_free);
+}
+
+static char *
+prompt_group (const PcFlow *flow)
+{
+  char r[PC_ADDR_STRLEN];
+  const char *app = *flow->profile_id       ? flow->profile_id
+                    : flow->process != NULL ? flow->process->app_id
+                                            : flow->comm;
+
+  return g_strdup_printf ("%s|%u|%u|%s|%u", app, flow->key.direction, flow->key.proto,
+                          pc_addr_to_string (&flow->key.raddr, r),
+                          flow->key.direction == PC_DIR_OUTBOUND ? flow->key.rport
+                                                                 : flow->key.lport);
+}
+
+/* The flow waits: its packet is held in a new or the matching pending prompt. */
+static void
+hold_for_prompt (PcEngine *self, PcFlow *flow, const PcNfqPacket *p)
+{
+  g_autofree char *group = prompt_group (flow);
+  Pending *pending = g_hash_table_lookup (self->pending_by_group, group);
+  HeldPacket held = { p->id, p->mark };
+
+  if (pending == NULL)
+    {
+      guint timeout = flow->decision.prompt_timeout > 0 ? flow->decision.prompt_timeout : 60;
+
+      pending = g_new0 (Pending, 1);
+      pending->group = g_steal_pointer (&group);
+      pending->packets = g_array_new (FALSE, FALSE, sizeof (HeldPacket));
+      pending->flows = g_ptr_array_new ();
+      pending->deadline = g_get_monotonic_time () + (gint64)timeout * G_USEC_PER_SEC;
+      pending->info = g_new0 (PcPrompt, 1);
+      pending->info->ref_count = 1;
+      pending->info->id = ++self->next_prompt_id;
+      pending->info->connection = pc_connection_ref (flow->conn);
+      pending->info->created = g_get_real_time ();
+      pending->info->expires = pending->info->created + (gint64)timeout * G_USEC_PER_SEC;
+      g_hash_table_insert (self->pending_by_id, &pending->info->id, pending);
+      g_hash_table_insert (self->pending_by_group, pending->group, pending);
+      g_mutex_lock (&self->conn_lock);
+      g_hash_table_insert (self->prompts, &pending->info->id, pc_prompt_ref (pending->info));
+      g_mutex_unlock (&self->conn_lock);
+      notify_prompt (self, pending->info, NULL);
+    }
+  if (flow->prompt == NULL)
+    {
+      flow->prompt = pending;
+      g_ptr_array_add (pending->flows, flow);
+    }
+  g_array_append_val (pending->packets, held);
+}
+
+static void publish_decided (PcEngine *self, PcFlow *flow);
+
+/* Ends a prompt: every waiting flow gets the verdict, every held packet goes on its way. */
+static void
+resolve_prompt (
+    PcEngine *self, Pending *pending, gboolean allow, const char *how, const char *reason)
+{
+  guint32 bits = 0;
+
+  for (guint i = 0; i < pending->flows->len; i++)
+    {
+      PcFlow *flow = pending->flows->pdata[i];
+      flow->prompt = NULL;
+      flow->decision.prompt = FALSE;
+      flow->decision.verdict = allow ? PC_VERDICT_ALLOW : PC_VERDICT_BLOCK;
+      if (reason != NULL)
+        g_strlcpy (flow->decision.reason, reason, sizeof flow->decision.reason);
+      bits = verdict_mark (self, &flow->decision);
+      publish_decided (self, flow);
+    }
+  for (guint i = 0; i < pending->packets->len; i++)
+    {
+      HeldPacket *h = &g_array_index (pending->packets, HeldPacket, i);
+      pc_nfqueue_verdict (self->queue, h->id, NF_REPEAT, TRUE, (h->mark & ~PC_MARK_MASK) | bits);
+    }
+  pc_nfqueue_flush (self->queue, NULL);
+
+  g_mutex_lock (&self->conn_lock);
+  g_hash_table_remove (self->prompts, &pending->info->id);
+  g_mutex_unlock (&self->conn_lock);
+  notify_prompt (self, pending->info, how);
+  g_hash_table_remove (self->pending_by_group, pending->group);
+  g_hash_table_remove (self->pending_by_id, &pending->info->id); /* frees pending */
+}
+
+static void
+expire_prompts (PcEngine *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  g_autoptr (GPtrArray) expired = g_ptr_array_new ();
+  GHashTableIter iter;
+  Pending *pending;
+
+  g_hash_table_iter_init (&iter, self->pending_by_id);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&pending))
+    if (pending->deadline <= now)
+      g_ptr_array_add (expired, pending);
+  for (guint i = 0; i < expired->len; i++)
+    {
+      PcFlow *first;
+      char reason[PC_REASON_LEN];
+
+      pending = expired->pdata[i];
+      first = pending->flows->pdata[0];
+      /* decide() put prompt-default in the verdict */
+      snprintf (reason, sizeof reason, "prompt not answered in time: prompt-default %s",
+                first->decision.verdict == PC_VERDICT_ALLOW ? "allow" : "block");
+      resolve_prompt (self, pending, first->decision.verdict == PC_VERDICT_ALLOW, "expired",
+                      reason);
+    }
+}
+
+typedef struct
+{
+  PcEngine *self;
+  guint64 id;
+  gboolean allow;
+} Answer;
+
+static gboolean
+answer_cb (gpointer data)
+{
+  Answer *a = data;
+  Pending *pending = g_hash_table_lookup (a->self->pending_by_id, &a->id);
+
+  if (pending != NULL)
+    resolve_prompt (a->self, pending, a->allow, "answered",
+                    a->allow ? "prompt answered: allow" : "prompt answered: block");
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+pc_engine_answer_prompt (PcEngine *self, guint64 id, gboolean allow, GError **error)
+{
+  Answer *a;
+  gboolean known;
+
+  g_mutex_lock (&self->conn_lock);
+  known = g_hash_table_contains (self->prompts, &id);
+  g_mutex_unlock (&self->conn_lock);
+  if (!known)
+    {
+      g_set_error (error, PC_ERROR, PC_ERROR_NOT_FOUND,
+                   "no pending prompt %" G_GUINT64_FORMAT " (answered or expired already?)", id);
+      return FALSE;
+    }
+  a = g_new0 (Answer, 1);
+  a->self = self;
+  a->id = id;
+  a->allow = allow;
+  g_main_context_invoke_full (self->context, G_PRIORITY_HIGH, answer_cb, a, g_free);
+  return TRUE;
+}
+
+void
+pc_engine_set_prompt_func (PcEngine *self, PcEnginePromptFunc func, gpointer user_data)
+{
+  g_mutex_lock (&self->conn_lock);
+  self->prompt_func = func;
+  self->prompt_data = user_data;
+  g_mutex_unlock (&self->conn_lock);
+}
+
+void
+pc_engine_set_prompt_agents (PcEngine *self, guint n_agents)
+{
+  g_atomic_int_set (&self->prompt_agents, (gint)n_agents);
+}
+
+static gint
+prompt_cmp_id (gconstpointer a, gconstpointer b)
+{
+  const PcPrompt *x = *(PcPrompt **)a, *y = *(PcPrompt **)b;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+GPtrArray *
+pc_engine_list_prompts (PcEngine *self)
+{
+  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify)pc_prompt_unref);
+  GHashTableIter iter;
+  PcPrompt *prompt;
+
+  g_mutex_lock (&self->conn_lock);
+  g_hash_table_iter_init (&iter, self->prompts);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&prompt))
+    g_ptr_array_add (list, pc_prompt_ref (prompt));
+  g_mutex_unlock (&self->conn_lock);
+  g_ptr_array_sort (list, prompt_cmp_id);
+  return list;
+}
+
+/* A decided flow: counted, logged and published. */
+static void
+publish_decided (PcEngine *self, PcFlow *flow)
+{
+  self->counters.flows++;
+  if (flow->decision.verdict == PC_VERDICT_ALLOW)
+    self->counters.allowed++;
+  else
+    self->counters.blocked++;
+  log_flow (self, flow, "flow");
+  if (flow->conn != NULL)
+    {
+      PcConnection *c = pc_connection_copy (flow->conn);
+      c->allowed = flow->decision.verdict == PC_VERDICT_ALLOW;
+      g_free (c->reason);
+      c->reason = g_strdup (flow->decision.reason);
+      g_clear_pointer (&flow->conn, pc_connection_unref);
+      flow->conn = c;
+    }
+  else
+    flow->conn = connection_new (self, flow);
+  publish_connection (self, PC_CONNECTION_ADDED, pc_connection_ref (flow->conn));
+}
+
 static void
 on_packet (const PcNfqPacket *p, gpointer user_data)
 {
@@ -417,8 +744,11 @@ on_packet (const PcNfqPacket *p, gpointer user_data)
   flow = g_hash_table_lookup (self->flows, &key);
   if (flow != NULL)
     {
-      /* A packet that was queued before its flow's verdict reached conntrack. */
-      send_verdict (self, p, &flow->decision);
+      if (flow->prompt != NULL)
+        hold_for_prompt (self, flow, p); /* a retransmission joins its prompt */
+      else
+        /* A packet that was queued before its flow's verdict reached conntrack. */
+        send_verdict (self, p, &flow->decision);
       return;
     }
 
@@ -439,18 +769,16 @@ on_packet (const PcNfqPacket *p, gpointer user_data)
       flow->process = pc_attrib_get_process (self->attrib, owner.pid);
     }
   decide (self, flow);
-  send_verdict (self, p, &flow->decision);
-
-  self->counters.flows++;
-  if (flow->decision.verdict == PC_VERDICT_ALLOW)
-    self->counters.allowed++;
-  else
-    self->counters.blocked++;
-  log_flow (self, flow, "flow");
-
-  flow->conn = connection_new (self, flow);
-  publish_connection (self, PC_CONNECTION_ADDED, pc_connection_ref (flow->conn));
   g_hash_table_insert (self->flows, &flow->key, flow);
+  if (flow->decision.prompt && !flow->own && g_atomic_int_get (&self->prompt_agents) > 0)
+    {
+      /* Nothing else waits: the packet stays in the queue, other flows go on. */
+      flow->conn = connection_new (self, flow);
+      hold_for_prompt (self, flow, p);
+      return;
+    }
+  send_verdict (self, p, &flow->decision);
+  publish_decided (self, flow);
 }
 
 static void
@@ -576,6 +904,7 @@ housekeeping_cb (gpointer user_data)
   if (self->traffic != NULL && ++self->ticks % 4 == 0)
     sample_traffic (self);
 
+  expire_prompts (self);
   pc_conntrack_dispatch_events (self->conntrack, flow_ended_cb, self);
   /* Off the per-packet path: forget processes that exited long ago. */
   pc_attrib_maintain (self->attrib);
@@ -625,9 +954,28 @@ apply_settings_cb (gpointer user_data)
     {
       PcVerdict before = flow->decision.verdict;
       decide (self, flow);
-      if (flow->decision.verdict != before)
+      if (flow->prompt == NULL && flow->decision.verdict != before)
         g_ptr_array_add (changed, flow);
     }
+  /* A rule made from an answer (or any other change) may decide flows that wait for one. */
+  {
+    g_autoptr (GPtrArray) decided = g_ptr_array_new ();
+    GHashTableIter piter;
+    Pending *pending;
+
+    g_hash_table_iter_init (&piter, self->pending_by_id);
+    while (g_hash_table_iter_next (&piter, NULL, (gpointer *)&pending))
+      if (!((PcFlow *)pending->flows->pdata[0])->decision.prompt)
+        g_ptr_array_add (decided, pending);
+    for (guint i = 0; i < decided->len; i++)
+      {
+        PcFlow *first;
+        pending = decided->pdata[i];
+        first = pending->flows->pdata[0];
+        resolve_prompt (self, pending, first->decision.verdict == PC_VERDICT_ALLOW, "decided",
+                        NULL);
+      }
+  }
   /* Changes are applied after the walk: cutting a flow may deliver its DESTROY event, which
    * removes it from the table. */
   for (guint i = 0; i < changed->len; i++)
@@ -758,6 +1106,9 @@ pc_engine_free (PcEngine *self)
   g_clear_pointer (&self->live, g_hash_table_unref);
   g_clear_pointer (&self->pending, g_array_unref);
   g_clear_pointer (&self->listeners, g_array_unref);
+  g_clear_pointer (&self->pending_by_group, g_hash_table_unref);
+  g_clear_pointer (&self->pending_by_id, g_hash_table_unref);
+  g_clear_pointer (&self->prompts, g_hash_table_unref);
   g_mutex_clear (&self->conn_lock);
   g_mutex_clear (&self->stats_lock);
   g_free (self);

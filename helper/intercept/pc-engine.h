@@ -58,6 +58,36 @@ typedef void (*PcEngineChangesFunc) (GArray *changes, gpointer user_data);
 /* Several listeners may subscribe (the D-Bus service, the history); each gets every batch. */
 void pc_engine_add_changes_func (PcEngine *self, PcEngineChangesFunc func, gpointer user_data);
 void pc_engine_remove_changes_func (PcEngine *self, PcEngineChangesFunc func, gpointer user_data);
+/* Prompts: a flow whose decision is "prompt" is held (its packets get no verdict) while at
+ * least one prompt agent is registered, until an answer, a policy change that decides it, or
+ * its prompt-timeout (then prompt-default applies). Flows of the same app to the same
+ * destination join one prompt; flows that need no answer are never delayed. */
+typedef struct
+{
+  gint ref_count;
+  guint64 id;
+  PcConnection *connection; /* the first flow that asked */
+  gint64 created;           /* µs since the epoch */
+  gint64 expires;           /* µs since the epoch */
+} PcPrompt;
+
+PcPrompt *pc_prompt_ref (PcPrompt *self);
+void pc_prompt_unref (PcPrompt *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PcPrompt, pc_prompt_unref)
+
+/* In the main context: ended_how is NULL for a new prompt, else "answered", "expired" or
+ * "decided" (a policy change decided it). */
+typedef void (*PcEnginePromptFunc) (PcPrompt *prompt, const char *ended_how, gpointer user_data);
+void pc_engine_set_prompt_func (PcEngine *self, PcEnginePromptFunc func, gpointer user_data);
+/* How many prompt agents (popups, notifications) listen; with none, prompt-default applies at
+ * once. Thread-safe. */
+void pc_engine_set_prompt_agents (PcEngine *self, guint n_agents);
+/* Pending prompts (PcPrompt, new references), oldest first. Thread-safe. */
+GPtrArray *pc_engine_list_prompts (PcEngine *self);
+/* Verdicts every flow of the prompt; PC_ERROR_NOT_FOUND when it is unknown or already ended.
+ * Thread-safe; the verdicts are sent by the packet thread right after. */
+gboolean pc_engine_answer_prompt (PcEngine *self, guint64 id, gboolean allow, GError **error);
+
 /* Every live connection (PcConnection, new references), oldest first. Thread-safe. */
 GPtrArray *pc_engine_list_connections (PcEngine *self);
 
