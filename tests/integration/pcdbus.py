@@ -9,6 +9,7 @@ DBUS_SYSTEM_BUS_ADDRESS). Runs as any user; prints JSON lines:
                                 ConnectionsChanged until N distinct ids with remote port P were
                                 seen or S seconds passed; print a summary
   own NAME                      try to own a bus name
+  wait-signal NAME [--seconds S]  print {"ready": true}, then the first signal NAME's args
 """
 import argparse
 import json
@@ -136,6 +137,27 @@ def cmd_own(a):
     return 0
 
 
+def cmd_wait_signal(a):
+    conn = bus()
+    loop = GLib.MainLoop()
+    got = []
+
+    def on_signal(c, sender, path, iface, name, params, _data):
+        got.append(params.unpack())
+        loop.quit()
+
+    conn.signal_subscribe(NAME, IFACE, a.name, PATH, None, Gio.DBusSignalFlags.NONE, on_signal,
+                          None)
+    # a round trip to the bus: the match rule is in place once it returns
+    conn.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
+                   'GetId', None, None, 0, 10000, None)
+    out(ready=True)
+    GLib.timeout_add(int(a.seconds * 1000), loop.quit)
+    loop.run()
+    out(received=bool(got), args=got[0] if got else None)
+    return 0 if got else 1
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -153,9 +175,12 @@ def main():
     q.add_argument('--seconds', type=float, default=3600)
     q = sub.add_parser('own')
     q.add_argument('name')
+    q = sub.add_parser('wait-signal')
+    q.add_argument('name')
+    q.add_argument('--seconds', type=float, default=10)
     a = p.parse_args()
     return {'call': cmd_call, 'pipeline': cmd_pipeline, 'subscribe': cmd_subscribe,
-            'own': cmd_own}[a.cmd](a)
+            'own': cmd_own, 'wait-signal': cmd_wait_signal}[a.cmd](a)
 
 
 if __name__ == '__main__':

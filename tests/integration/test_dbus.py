@@ -279,6 +279,23 @@ class PolicyTests(unittest.TestCase):
         ok(call(self.sb, 'ResetSetting', "('block-lan',)"))
         self.assertEqual(self.settings()['block-lan'], [False, 'default'])
 
+    def test_settings_changed_signal(self):
+        # anyone may listen (it carries no data); pctest does, root changes a setting
+        proc = self.sb.client([PYTHON, PCDBUS, 'wait-signal', 'SettingsChanged'], user='pctest',
+                              text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              start_new_session=True)
+        try:
+            self.assertEqual(json.loads(proc.stdout.readline()), {'ready': True})
+            ok(call(self.sb, 'SetSetting', "('block-p2p', <true>)"))
+            out, err = proc.communicate(timeout=15)
+            self.assertEqual(json.loads(out.splitlines()[-1]), {'received': True, 'args': []},
+                             err)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+            ok(call(self.sb, 'ResetSetting', "('block-p2p',)"))
+
     def test_profiles(self):
         pid = ok(call(self.sb, 'CreateProfile',
                       "(@a{sv} {'name': <'Test App'>, "
