@@ -39,6 +39,7 @@ typedef struct
 /* A prompt in the packet thread: the packets it holds and the flows that wait for it. */
 typedef struct _Pending
 {
+  guint64 id; /* key of pending_by_id; info may be replaced, the id stays */
   PcPrompt *info;
   char *group;      /* profile or app, protocol, remote address and port */
   GArray *packets;  /* HeldPacket */
@@ -544,7 +545,8 @@ hold_for_prompt (PcEngine *self, PcFlow *flow, const PcNfqPacket *p)
       pending->info->connection = pc_connection_ref (flow->conn);
       pending->info->created = g_get_real_time ();
       pending->info->expires = pending->info->created + (gint64)timeout * G_USEC_PER_SEC;
-      g_hash_table_insert (self->pending_by_id, &pending->info->id, pending);
+      pending->id = pending->info->id;
+      g_hash_table_insert (self->pending_by_id, &pending->id, pending);
       g_hash_table_insert (self->pending_by_group, pending->group, pending);
       g_mutex_lock (&self->conn_lock);
       g_hash_table_insert (self->prompts, &pending->info->id, pc_prompt_ref (pending->info));
@@ -591,7 +593,7 @@ resolve_prompt (
   g_mutex_unlock (&self->conn_lock);
   notify_prompt (self, pending->info, how);
   g_hash_table_remove (self->pending_by_group, pending->group);
-  g_hash_table_remove (self->pending_by_id, &pending->info->id); /* frees pending */
+  g_hash_table_remove (self->pending_by_id, &pending->id); /* frees pending */
 }
 
 static void
@@ -965,8 +967,27 @@ apply_settings_cb (gpointer user_data)
 
     g_hash_table_iter_init (&piter, self->pending_by_id);
     while (g_hash_table_iter_next (&piter, NULL, (gpointer *)&pending))
-      if (!((PcFlow *)pending->flows->pdata[0])->decision.prompt)
-        g_ptr_array_add (decided, pending);
+      {
+        PcFlow *first = pending->flows->pdata[0];
+        if (!first->decision.prompt)
+          g_ptr_array_add (decided, pending);
+        else if (g_strcmp0 (first->profile_id, pending->info->connection->profile_id) != 0)
+          {
+            /* The app got its profile meanwhile: answers become rules there. Records are
+             * immutable once shared, so the prompt is replaced. */
+            PcPrompt *info = g_new0 (PcPrompt, 1);
+            *info = *pending->info;
+            info->ref_count = 1;
+            info->connection = pc_connection_copy (pending->info->connection);
+            g_free (info->connection->profile_id);
+            info->connection->profile_id = g_strdup (first->profile_id);
+            g_mutex_lock (&self->conn_lock);
+            g_hash_table_replace (self->prompts, &info->id, pc_prompt_ref (info));
+            g_mutex_unlock (&self->conn_lock);
+            pc_prompt_unref (pending->info);
+            pending->info = info;
+          }
+      }
     for (guint i = 0; i < decided->len; i++)
       {
         PcFlow *first;
