@@ -1052,12 +1052,9 @@ export_row_cb (sqlite3_stmt *st, gpointer data)
   e->rows++;
 }
 
-gboolean
-pc_history_export (PcHistory *self,
-                   const PcHistoryQuery *query,
-                   const char *path,
-                   const char *format,
-                   GError **error)
+char *
+pc_history_export_data (
+    PcHistory *self, const PcHistoryQuery *query, const char *format, gsize *length, GError **error)
 {
   ExportData e = { 0 };
   Where w;
@@ -1069,7 +1066,7 @@ pc_history_export (PcHistory *self,
     {
       g_set_error (error, PC_ERROR, PC_ERROR_INVALID_ARGS,
                    "unknown export format '%s': use csv or json", format);
-      return FALSE;
+      return NULL;
     }
   e.out = out;
   e.json = g_str_equal (format, "json");
@@ -1085,9 +1082,26 @@ pc_history_export (PcHistory *self,
                   export_row_cb, &e, error);
   where_clear (&w);
   if (!ok)
-    return FALSE;
+    return NULL;
   if (e.json)
     g_string_append (out, e.rows ? "\n]\n" : "]\n");
-  return g_file_set_contents_full (path, out->str, (gssize)out->len, G_FILE_SET_CONTENTS_CONSISTENT,
-                                   0644, error);
+  if (length != NULL)
+    *length = out->len;
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+gboolean
+pc_history_export (PcHistory *self,
+                   const PcHistoryQuery *query,
+                   const char *path,
+                   const char *format,
+                   GError **error)
+{
+  gsize length = 0;
+  g_autofree char *data = pc_history_export_data (self, query, format, &length, error);
+
+  if (data == NULL)
+    return FALSE;
+  return g_file_set_contents_full (path, data, (gssize)length, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+                                   error);
 }

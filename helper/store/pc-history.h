@@ -82,6 +82,12 @@ gboolean pc_history_export (PcHistory *self,
                             const char *path,
                             const char *format,
                             GError **error);
+/* The same document in memory (for the D-Bus service: the client writes its own file). */
+char *pc_history_export_data (PcHistory *self,
+                              const PcHistoryQuery *query,
+                              const char *format,
+                              gsize *length,
+                              GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PcHistory, pc_history_free)
 
