@@ -25,6 +25,7 @@ typedef struct
   GMainLoop *loop;
   PcPolicyManager *policy;
   PcFailMode fail_mode; /* the one the installed ruleset has */
+  GHashTable *seen;     /* profile ids with new connections since the last touch_cb */
   PcEngine *engine;
   PcService *service; /* NULL with --no-dbus */
   PcHistory *history; /* NULL when the history database cannot be used */
@@ -120,6 +121,36 @@ reload_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Profiles with new connections, for their last-seen time. */
+static void
+profiles_seen_cb (GArray *changes, gpointer user_data)
+{
+  PcDaemon *daemon = user_data;
+
+  for (guint i = 0; i < changes->len; i++)
+    {
+      const PcConnectionChange *change = &g_array_index (changes, PcConnectionChange, i);
+      const char *id = change->connection->profile_id;
+      if (change->event == PC_CONNECTION_ADDED && id != NULL && *id != '\0')
+        g_hash_table_add (daemon->seen, g_strdup (id));
+    }
+}
+
+/* last-seen is written every few seconds at most: each write is an fsync'd transaction. */
+static gboolean
+touch_cb (gpointer user_data)
+{
+  PcDaemon *daemon = user_data;
+  g_autofree const char **ids = NULL;
+
+  if (g_hash_table_size (daemon->seen) == 0)
+    return G_SOURCE_CONTINUE;
+  ids = (const char **)g_hash_table_get_keys_as_array (daemon->seen, NULL);
+  pc_policy_manager_touch_profiles (daemon->policy, ids);
+  g_hash_table_remove_all (daemon->seen);
+  return G_SOURCE_CONTINUE;
+}
+
 /* The packet thread saw a process without a profile (main context). */
 static void
 unknown_process_cb (PcProcess *process, gpointer user_data)
@@ -212,7 +243,12 @@ main (int argc, char **argv)
     daemon.engine = pc_engine_new (&engine_config, snapshot, &error);
   }
   if (daemon.engine != NULL)
-    pc_engine_set_unknown_process_func (daemon.engine, unknown_process_cb, &daemon);
+    {
+      pc_engine_set_unknown_process_func (daemon.engine, unknown_process_cb, &daemon);
+      daemon.seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      pc_engine_add_changes_func (daemon.engine, profiles_seen_cb, &daemon);
+      g_timeout_add_seconds (5, touch_cb, &daemon);
+    }
   if (daemon.engine == NULL || !pc_engine_start (daemon.engine, &error))
     {
       g_printerr ("portcullisd: %s\n", error->message);
@@ -305,6 +341,9 @@ main (int argc, char **argv)
   g_clear_pointer (&daemon.history, pc_history_free);
   if (daemon.policy != NULL)
     g_signal_handlers_disconnect_by_data (daemon.policy, &daemon);
+  if (daemon.policy != NULL && daemon.seen != NULL)
+    touch_cb (&daemon);
+  g_clear_pointer (&daemon.seen, g_hash_table_unref);
   g_clear_object (&daemon.policy);
   g_clear_pointer (&daemon.loop, g_main_loop_unref);
   pc_ruleset_state_clear (&state);

@@ -93,6 +93,9 @@ class PolicyTests(unittest.TestCase):
         self.assertEqual(r.stdout, '200', r.stderr)
         wait_for_flow(self.sb, lambda f: f['comm'].startswith('python') and f['rport'] == 80
                       and f['verdict'] == 'allow')
+        # curl's connections since it has a profile count as seen (written every few seconds)
+        wait_until(lambda: self.curl_profile()['last-seen'] > profile['created'], timeout=12,
+                   what='last-seen of the curl profile')
 
     def test_2_setting_change_cuts_live_connection(self):
         hold = self.sb.client([PYTHON, CLIENT_TOOL, 'hold', P4, '7', '--seconds', '15'],
