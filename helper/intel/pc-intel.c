@@ -21,6 +21,7 @@
 
 #include "pc-intel.h"
 
+#include <gnutls/crypto.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -325,6 +326,7 @@ pc_intel_index_entry_check (const PcIntelIndexEntry *entry,
                             GError **error)
 {
   g_autofree char *sum = NULL;
+  guint8 digest[32];
 
   if (len != entry->size)
     {
@@ -334,7 +336,16 @@ pc_intel_index_entry_check (const PcIntelIndexEntry *entry,
                    entry->id, entry->file, len, entry->size);
       return FALSE;
     }
-  sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)data, len);
+  /* GnuTLS' SHA-256 uses the CPU's SHA/AVX instructions: several times GChecksum's speed on the
+   * tens of MiB of a big list */
+  if (gnutls_hash_fast (GNUTLS_DIG_SHA256, data, len, digest) < 0)
+    {
+      g_set_error (error, PC_ERROR, PC_ERROR_FAILED, "list '%s': cannot compute sha256", entry->id);
+      return FALSE;
+    }
+  sum = g_malloc (65);
+  for (guint i = 0; i < 32; i++)
+    g_snprintf (sum + 2 * i, 3, "%02x", digest[i]);
   if (strcmp (sum, entry->sha256) != 0)
     {
       g_set_error (error, PC_ERROR, PC_ERROR_CORRUPT,
@@ -436,6 +447,13 @@ list_status (const PcIntelIndexEntry *e, const PcListStats *st)
   return g_variant_builder_end (&b);
 }
 
+static void
+bytes_unref0 (gpointer bytes)
+{
+  if (bytes != NULL)
+    g_bytes_unref (bytes);
+}
+
 static Layer *
 layer_load_dir (const char *dir, GError **error)
 {
@@ -445,6 +463,8 @@ layer_load_dir (const char *dir, GError **error)
   g_autoptr (PcIntelIndex) index = NULL;
   g_autoptr (PcDomainSetBuilder) domains = NULL;
   g_autoptr (PcNetSetBuilder) nets = NULL;
+  g_autoptr (GPtrArray) contents = NULL;
+  gsize n_lines = 0;
   GVariantBuilder lists;
   Layer *l;
 
@@ -457,29 +477,45 @@ layer_load_dir (const char *dir, GError **error)
       return NULL;
     }
 
-  domains = pc_domain_set_builder_new (0);
+  /* every file is read and checked before anything is parsed: a bad one costs no parsing, and
+   * the line count sizes the table once (at most one name per line, usually exactly one)
+   * instead of growing it step by step */
+  contents = g_ptr_array_new_with_free_func (bytes_unref0);
+  for (guint i = 0; i < index->entries->len; i++)
+    {
+      const PcIntelIndexEntry *e = g_ptr_array_index (index->entries, i);
+      g_autofree char *path = g_build_filename (dir, e->file, NULL);
+      char *data = NULL;
+      gsize len = 0;
+
+      if (!g_file_get_contents (path, &data, &len, error))
+        return NULL;
+      g_ptr_array_add (contents, g_bytes_new_take (data, len));
+      if (!pc_intel_index_entry_check (e, data, len, error))
+        return NULL;
+      for (const char *p = data; (p = memchr (p, '\n', len - (gsize)(p - data))) != NULL; p++)
+        n_lines++;
+      n_lines++;
+    }
+
+  domains = pc_domain_set_builder_new (n_lines);
   nets = pc_net_set_builder_new ();
   g_variant_builder_init (&lists, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < index->entries->len; i++)
     {
       const PcIntelIndexEntry *e = g_ptr_array_index (index->entries, i);
-      g_autofree char *path = g_build_filename (dir, e->file, NULL);
-      g_autofree char *data = NULL;
       gsize len = 0;
+      const char *data = g_bytes_get_data (g_ptr_array_index (contents, i), &len);
       Sink sink = { domains, nets, e->categories };
       PcListStats st;
 
-      if (!g_file_get_contents (path, &data, &len, error)
-          || !pc_intel_index_entry_check (e, data, len, error))
-        {
-          g_variant_builder_clear (&lists);
-          return NULL;
-        }
       pc_list_parse (data, len, e->format, sink_domain_cb, sink_net_cb, &sink, &st);
       if (st.n_rejected > 0)
-        g_message ("list '%s' (%s): %u lines rejected, the first at line %u: %s", e->id, path,
-                   st.n_rejected, st.first_rejected_line, st.first_rejected_reason);
+        g_message ("list '%s' (%s/%s): %u lines rejected, the first at line %u: %s", e->id, dir,
+                   e->file, st.n_rejected, st.first_rejected_line, st.first_rejected_reason);
       g_variant_builder_add_value (&lists, list_status (e, &st));
+      /* free each file as soon as it is parsed */
+      g_clear_pointer (&contents->pdata[i], g_bytes_unref);
     }
 
   l = g_new0 (Layer, 1);
