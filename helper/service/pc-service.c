@@ -686,6 +686,14 @@ authorize_method_cb (GDBusInterfaceSkeleton *skeleton,
                                              sender, client->pending);
       return FALSE;
     }
+  if (self->n_pending >= PC_SERVICE_MAX_PENDING)
+    {
+      g_dbus_method_invocation_return_error (invocation, PC_ERROR, PC_ERROR_LIMIT,
+                                             "%u calls are in flight already (the limit)",
+                                             self->n_pending);
+      pc_service_forget_idle_peer (self, client);
+      return FALSE;
+    }
   client->pending++;
   self->n_pending++;
 

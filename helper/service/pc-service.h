@@ -19,6 +19,8 @@ G_BEGIN_DECLS
 #define PC_SERVICE_MAX_SUBSCRIPTIONS_PER_CLIENT 8
 #define PC_SERVICE_MAX_PENDING_PER_CLIENT 32
 #define PC_SERVICE_MAX_SUBSCRIBERS 64
+/* Calls in flight from all clients together (most wait for polkit). */
+#define PC_SERVICE_MAX_PENDING 1024
 /* Entries per ConnectionsChanged signal; a bigger batch goes out as several signals. */
 #define PC_SERVICE_MAX_ENTRIES_PER_SIGNAL 4096
 
