@@ -157,34 +157,12 @@ put_u16 (guint8 *p, guint16 v)
   p[1] = (guint8)v;
 }
 
-/* end of the question section of a wire message, 0 if it does not parse that far */
-static gsize
-question_end (const guint8 *wire, gsize len)
-{
-  gsize pos = PC_DNS_HEADER_LEN;
-  guint qd;
-
-  if (len < PC_DNS_HEADER_LEN)
-    return 0;
-  qd = (guint)(wire[4] << 8 | wire[5]);
-  for (guint i = 0; i < qd; i++)
-    {
-      guint8 name[PC_DNS_MAX_NAME];
-      gsize n;
-
-      if (!pc_dns_name_read (wire, len, &pos, name, &n) || pos + 4 > len)
-        return 0;
-      pos += 4;
-    }
-  return pos;
-}
-
 /* Copies the question bytes of query over those of out (both end at qend) when they spell the
  * same question; the only difference allowed is letter case. */
 static void
 copy_question_spelling (guint8 *out, gsize qend, const guint8 *query, gsize query_len)
 {
-  if (query_len < qend || question_end (query, query_len) != qend)
+  if (query_len < qend || pc_dns_question_end (query, query_len) != qend)
     return;
   for (gsize i = PC_DNS_HEADER_LEN; i < qend; i++)
     if (g_ascii_tolower (out[i]) != g_ascii_tolower (query[i]))
@@ -204,7 +182,7 @@ pc_dns_reply_for_query (GBytes *reply, const guint8 *query_wire, gsize query_len
   out = g_memdup2 (data, len);
   out[0] = query_wire[0];
   out[1] = query_wire[1];
-  copy_question_spelling (out, question_end (out, len), query_wire, query_len);
+  copy_question_spelling (out, pc_dns_question_end (out, len), query_wire, query_len);
   return g_bytes_new_take (out, len);
 }
 
@@ -337,7 +315,7 @@ pc_dns_cache_insert (PcDnsCache *self, const PcDnsMessage *query, GBytes *reply)
   e->link.data = e;
   e->len = len;
   e->wire = g_memdup2 (data, len);
-  e->qend = question_end (data, len);
+  e->qend = pc_dns_question_end (data, len);
   e->ttls = g_steal_pointer (&ttls);
   e->stored_at = now_us (self);
   e->ttl = ttl;

@@ -674,6 +674,46 @@ pc_dns_build_error_reply (const guint8 *query, gsize len, PcDnsRcode rcode)
   return pc_dns_message_build (reply, 512, NULL);
 }
 
+gsize
+pc_dns_question_end (const guint8 *wire, gsize len)
+{
+  gsize pos = PC_DNS_HEADER_LEN;
+  guint qd;
+
+  if (len < PC_DNS_HEADER_LEN)
+    return 0;
+  qd = (guint)(wire[4] << 8 | wire[5]);
+  for (guint i = 0; i < qd; i++)
+    {
+      guint8 name[PC_DNS_MAX_NAME];
+      gsize n;
+
+      if (!pc_dns_name_read (wire, len, &pos, name, &n) || pos + 4 > len)
+        return 0;
+      pos += 4;
+    }
+  return pos;
+}
+
+gboolean
+pc_dns_reply_matches_query (const guint8 *reply,
+                            gsize reply_len,
+                            const guint8 *query,
+                            gsize query_len)
+{
+  gsize qend = pc_dns_question_end (query, query_len);
+
+  if (qend == 0 || reply_len < qend || (reply[2] & 0x80) == 0 || reply[0] != query[0]
+      || reply[1] != query[1] || reply[4] != query[4] || reply[5] != query[5])
+    return FALSE;
+  /* the question section compares byte for byte but for letter case; a compressed question in
+   * a reply would not, and no server sends one */
+  for (gsize i = PC_DNS_HEADER_LEN; i < qend; i++)
+    if (g_ascii_tolower (reply[i]) != g_ascii_tolower (query[i]))
+      return FALSE;
+  return TRUE;
+}
+
 /* ---- names of things ------------------------------------------------------------------------ */
 
 const char *

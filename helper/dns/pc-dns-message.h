@@ -131,6 +131,16 @@ PcDnsMessage *pc_dns_message_new_reply (const PcDnsMessage *query, PcDnsRcode rc
  * are themselves a response (QR set): those are dropped, never answered. */
 GBytes *pc_dns_build_error_reply (const guint8 *query, gsize len, PcDnsRcode rcode);
 
+/* End of the question section of wire bytes (what follows the header and every question); 0
+ * when the bytes do not parse that far. */
+gsize pc_dns_question_end (const guint8 *wire, gsize len);
+/* TRUE when reply is a response (QR) with query's id and the same question (case-insensitively):
+ * the check an upstream transport makes before it accepts an answer. */
+gboolean pc_dns_reply_matches_query (const guint8 *reply,
+                                     gsize reply_len,
+                                     const guint8 *query,
+                                     gsize query_len);
+
 /* Name conversions. Presentation form escapes '.', '\\' and bytes outside printable ASCII as
  * \DDD. pc_dns_name_to_wire fails (FALSE) on a name longer than 255 bytes on the wire, an
  * empty label or a label longer than 63 bytes, or a bad escape. */
