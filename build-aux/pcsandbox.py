@@ -349,8 +349,9 @@ class Sandbox:
     def __init__(self, build_dir, *, helper=True, bus=True, cgroup=True, servers=True,
                  settings=None, helper_args=(), name_prefix='pc', queue_num=0,
                  log_dir=None, polkit_policies=(), polkit_rules=None,
-                 bus_strict=False, bus_policy_dirs=()):
+                 bus_strict=False, bus_policy_dirs=(), servers_args=()):
         self.build_dir = os.path.abspath(build_dir)
+        self._servers_args = list(servers_args)  # extra sandbox-servers.py options (--static-dir)
         self.suffix = secrets.token_hex(3)
         self.client_ns = f'{name_prefix}-c-{self.suffix}'
         self.peer_ns = f'{name_prefix}-p-{self.suffix}'
@@ -655,7 +656,7 @@ class Sandbox:
     def _start_servers(self):
         log = open(os.path.join(self.log_dir, 'servers.log'), 'ab')
         self.servers_proc = subprocess.Popen(
-            self.ns_argv(self.peer_ns, [sys.executable, SERVERS]),
+            self.ns_argv(self.peer_ns, [sys.executable, SERVERS] + self._servers_args),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
             start_new_session=True, cwd='/')
         log.close()

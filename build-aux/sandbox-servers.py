@@ -6,6 +6,7 @@
                        GET /bytes/N    N bytes of data (written in 1 MiB slices: fast)
                        POST /...       reads the body, answers with its length in bytes
                        HTTP/1.1 keep-alive and Connection: close
+                       GET /static/NAME  file NAME of --static-dir (plain names; 404 otherwise)
   echo  TCP 7, UDP 7   sends back what it receives
   discard TCP 9        reads and drops (throughput tests)
 
@@ -14,6 +15,7 @@ stdout once every socket is bound and listening; logs go to stderr. SIGTERM/SIGI
 """
 
 import argparse
+import os
 import signal
 import socket
 import socketserver
@@ -31,6 +33,7 @@ PAGE = b'''<!DOCTYPE html>
 '''
 MAX_BYTES = 1 << 40
 VERBOSE = False
+STATIC_DIR = None  # --static-dir: files served as GET /static/NAME
 
 
 def log(msg):
@@ -128,6 +131,17 @@ class HttpHandler(BaseHTTPRequestHandler):
                     conn.sendall(view[:k])
                     n -= k
             return
+        if path.startswith('/static/') and STATIC_DIR is not None:
+            name = path[len('/static/'):]
+            if name and '/' not in name and not name.startswith('.'):
+                try:
+                    with open(os.path.join(STATIC_DIR, name), 'rb') as f:
+                        body = f.read()
+                except OSError:
+                    body = None
+                if body is not None:
+                    self._simple(200, body, 'application/octet-stream', send_body)
+                    return
         self._simple(404, b'not found\n', send_body=send_body)
 
 
@@ -175,14 +189,16 @@ def udp_echo(port):
 
 
 def main():
-    global VERBOSE
+    global VERBOSE, STATIC_DIR
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--http-ports', default='80,8080')
     ap.add_argument('--echo-port', type=int, default=7)
     ap.add_argument('--discard-port', type=int, default=9)
     ap.add_argument('-v', '--verbose', action='store_true')
+    ap.add_argument('--static-dir', help='serve the files of this directory as GET /static/NAME')
     opts = ap.parse_args()
     VERBOSE = opts.verbose
+    STATIC_DIR = opts.static_dir
 
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     loops = []
