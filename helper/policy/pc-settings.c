@@ -22,7 +22,7 @@ typedef struct
   guint min, max; /* for "u" */
 } PcKeyInfo;
 
-/* The documented built-in defaults (README "Settings" repeats them). */
+/* The documented built-in defaults (README "Settings and profiles" repeats them). */
 static const PcKeyInfo key_info[PC_N_KEYS] = {
   [PC_KEY_DEFAULT_ACTION] = { "default-action", "s", "'allow'", default_action_names },
   [PC_KEY_BLOCK_LOCALHOST] = { "block-localhost", "b", "false" },

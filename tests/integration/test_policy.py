@@ -137,6 +137,29 @@ class PolicyTests(unittest.TestCase):
         self.assertEqual(settings['default-action'], ['allow', 'admin'])
         self.assertEqual(settings['block-lan'], [False, 'default'])
 
+    def test_4_corrupt_database_moved_aside_and_helper_starts(self):
+        self.sb.stop_helper()
+        db = os.path.join(self.sb.state_dir, 'policy.db')
+        for suffix in ('-wal', '-shm'):
+            if os.path.exists(db + suffix):
+                os.unlink(db + suffix)
+        with open(db, 'r+b') as f:
+            f.write(b'this is no longer a sqlite database' * 200)
+        self.sb.start_helper()
+        self.sb.wait_for_name(NAME, 10, self.sb.helper_proc, self.sb.helper_log_path)
+        log = self.sb.helper_log(since_start=True)
+        self.assertIn('is corrupt', log)
+        aside = [n for n in os.listdir(self.sb.state_dir) if n.startswith('policy.db.corrupt-')
+                 and not n.endswith(('-wal', '-shm'))]
+        self.assertEqual(len(aside), 1, os.listdir(self.sb.state_dir))
+        with open(os.path.join(self.sb.state_dir, aside[0]), 'rb') as f:
+            self.assertTrue(f.read().startswith(b'this is no longer'))
+        # the problem is stated in the status, and the helper runs with defaults
+        st = call(self.sb, 'Status')[0]
+        self.assertTrue(any('is corrupt' in d and aside[0] in d for d in st['degraded']), st)
+        self.assertEqual(call(self.sb, 'GetSetting', "('history-keep-days',)")[0], 30)
+        self.assertEqual(curl(self.sb, f'http://{P4}/').stdout, '200')
+
 
 if __name__ == '__main__':
     pcsandbox.unittest_main()
