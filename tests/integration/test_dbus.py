@@ -403,6 +403,23 @@ class LifecycleTests(unittest.TestCase):
             self.assertNotIn('PORTCULLIS', sb.ruleset())
             self.assertIn('stop requested over D-Bus', sb.helper_log())
 
+    def test_root_goes_through_polkit(self):
+        # no uid shortcut: without polkitd even root is denied (fail closed), and allowed again
+        # once polkitd is back
+        require_root()
+        with pcsandbox.Sandbox(BUILD_DIR, polkit_policies=[POLICY]) as sb:
+            sb.wait_for_name(NAME, 10, sb.helper_proc, sb.helper_log_path)
+            self.assertTrue(call(sb, 'Status')['ok'])
+            sb.polkitd_proc.terminate()
+            sb.polkitd_proc.wait(10)
+            wait_until(lambda: not sb.name_has_owner('org.freedesktop.PolicyKit1'), 10,
+                       'polkitd gone')
+            r = call(sb, 'Status')
+            self.assertEqual(r['error'], ERR + 'AccessDenied', r)
+            self.assertIn('cannot check authorization', r['message'])
+            sb.restart_polkitd()
+            self.assertTrue(call(sb, 'Status')['ok'])
+
     def test_no_bus_keeps_firewalling(self):
         require_root()
         with pcsandbox.Sandbox(BUILD_DIR, bus=False) as sb:
