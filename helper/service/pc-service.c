@@ -20,6 +20,7 @@
 typedef struct
 {
   char *sender;
+  guint64 serial; /* tells a peer from a later record of the same (vanished) name */
   guint watch_id;
   guint subscriptions;
   guint pending;
@@ -45,6 +46,7 @@ struct _PcService
   GHashTable *clients; /* sender -> PcPeer */
   guint n_subscribers; /* clients with subscriptions > 0 */
   guint n_pending;
+  guint64 next_peer_serial;
   PcPolicyManager *policy; /* may be NULL */
   gulong policy_changed_id;
 };
@@ -106,6 +108,7 @@ pc_service_ensure_peer (PcService *self, const char *sender)
     return client;
   client = g_new0 (PcPeer, 1);
   client->sender = g_strdup (sender);
+  client->serial = ++self->next_peer_serial;
   g_hash_table_insert (self->clients, client->sender, client);
   /* A unique name never comes back: once it vanishes, the client is gone for good. If it is
    * gone already, vanished runs from the main loop right away. */
@@ -612,6 +615,7 @@ typedef struct
   PcService *self;
   GDBusMethodInvocation *invocation;
   const PcMethod *method;
+  guint64 peer_serial; /* the peer whose count of calls in flight includes this one */
 } PcCall;
 
 static void
@@ -645,9 +649,10 @@ authorize_cb (GObject *source, GAsyncResult *res, gpointer user_data)
       call->method->func (self, invocation, g_dbus_method_invocation_get_parameters (invocation));
     }
 
-  /* A client that left the bus meanwhile was forgotten with its count of calls in flight. */
+  /* A client that left the bus meanwhile was forgotten with its count of calls in flight
+   * (a method may have made a new record for the name since: that one does not count it). */
   client = g_hash_table_lookup (self->clients, sender);
-  if (client != NULL)
+  if (client != NULL && client->serial == call->peer_serial)
     {
       client->pending--;
       self->n_pending--;
@@ -701,6 +706,7 @@ authorize_method_cb (GDBusInterfaceSkeleton *skeleton,
   call->self = g_object_ref (self);
   call->invocation = invocation;
   call->method = method;
+  call->peer_serial = client->serial;
   pc_polkit_authority_check_async (
       self->authority, sender, method->action,
       (g_dbus_message_get_flags (g_dbus_method_invocation_get_message (invocation))

@@ -9,10 +9,12 @@ DBUS_SYSTEM_BUS_ADDRESS). Runs as any user; prints JSON lines:
                                 ConnectionsChanged until N distinct ids with remote port P were
                                 seen or S seconds passed; print a summary
   own NAME                      try to own a bus name
+  fire METHOD N                 send N calls and leave the bus without waiting for replies
   wait-signal NAME [--seconds S]  print {"ready": true}, then the first signal NAME's args
 """
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -137,6 +139,16 @@ def cmd_own(a):
     return 0
 
 
+def cmd_fire(a):
+    conn = bus()
+    for _ in range(a.n):
+        conn.call(NAME, PATH, IFACE, a.method, None, None, 0, 25000, None, None, None)
+    conn.flush_sync(None)
+    out(sent=a.n)
+    sys.stdout.flush()
+    os._exit(0)  # gone before the replies come
+
+
 def cmd_wait_signal(a):
     conn = bus()
     loop = GLib.MainLoop()
@@ -175,12 +187,15 @@ def main():
     q.add_argument('--seconds', type=float, default=3600)
     q = sub.add_parser('own')
     q.add_argument('name')
+    q = sub.add_parser('fire')
+    q.add_argument('method')
+    q.add_argument('n', type=int)
     q = sub.add_parser('wait-signal')
     q.add_argument('name')
     q.add_argument('--seconds', type=float, default=10)
     a = p.parse_args()
     return {'call': cmd_call, 'pipeline': cmd_pipeline, 'subscribe': cmd_subscribe,
-            'own': cmd_own, 'wait-signal': cmd_wait_signal}[a.cmd](a)
+            'own': cmd_own, 'fire': cmd_fire, 'wait-signal': cmd_wait_signal}[a.cmd](a)
 
 
 if __name__ == '__main__':

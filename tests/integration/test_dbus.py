@@ -171,6 +171,15 @@ class ServiceTests(unittest.TestCase):
             proc.stdout.close()
             proc.stderr.close()
 
+    def test_client_gone_before_replies(self):
+        # calls still waiting for polkit when their client left: counted once, forgotten once
+        for _ in range(3):
+            r = dbus_tool(self.sb, 'fire', 'Subscribe', 20)
+            self.assertEqual(r, {'sent': 20})
+        wait_until(lambda: (lambda st: st['subscribers'] == 0 and st['pending-calls'] == 0)(
+            status(self.sb)), what='no subscribers and no calls in flight')
+        self.assertTrue(dbus_tool(self.sb, 'pipeline', 'Status', 20)['counts'] == {'ok': 20})
+
     def test_pending_call_limit(self):
         # 100 calls at once from one client (under dbus-daemon's own 128 pending replies):
         # 32 wait for polkit, the rest are refused at once
