@@ -77,7 +77,6 @@ test_random_vs_reference (void)
   g_autoptr (PcDomainSetBuilder) b = pc_domain_set_builder_new (1);
   g_autoptr (PcDomainSet) set = NULL;
   g_autoptr (GHashTable) ref = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr (GPtrArray) queries = g_ptr_array_new_with_free_func (g_free);
   static const char *const tlds[] = { "com", "net", "org", "de" };
 
   for (guint i = 0; i < 50000; i++)

@@ -81,6 +81,7 @@ test_categories (void)
   guint32 seen = 0;
 
   g_assert_cmpuint (n, >=, 9);
+  g_assert_true (g_str_has_suffix (pc_intel_get_shipped_dir (), "/portcullis/lists"));
   for (guint i = 0; i < n; i++)
     {
       g_assert_nonnull (cats[i].description);

@@ -188,7 +188,6 @@ member_int (JsonObject *o, const char *name, gint64 *out)
 static PcIntelIndexEntry *
 index_entry_parse (JsonNode *node, guint i, GError **error)
 {
-  g_autoptr (GPtrArray) cats = NULL;
   JsonObject *o;
   JsonArray *a;
   gint64 size = 0;
@@ -620,6 +619,12 @@ pc_intel_init (PcIntel *self)
   self->base = layer_new_empty ();
   self->custom = layer_new_empty ();
   self->context = g_main_context_ref_thread_default ();
+}
+
+const char *
+pc_intel_get_shipped_dir (void)
+{
+  return PC_INTEL_SHIPPED_DIR;
 }
 
 PcIntel *

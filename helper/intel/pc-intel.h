@@ -91,6 +91,9 @@ PcIntel *pc_intel_new (void);
  * All or nothing: on error the current data stays. Used for the shipped lists
  * (data/lists, installed to $datadir/portcullis/lists) and for verified updates. */
 gboolean pc_intel_load_dir (PcIntel *self, const char *dir, GError **error);
+/* Where the shipped lists are installed ($datadir/portcullis/lists). At start-up the helper
+ * loads the last verified update (pc_intel_updater_load_installed) and, failing that, this. */
+const char *pc_intel_get_shipped_dir (void);
 /* The directory the current base data came from, or NULL. */
 char *pc_intel_dup_data_dir (PcIntel *self);
 /* The "serial" of the loaded index (0 when none). */
