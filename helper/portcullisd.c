@@ -302,6 +302,7 @@ main (int argc, char **argv)
 
       daemon.service = pc_service_new (daemon.engine);
       pc_service_set_policy_manager (daemon.service, daemon.policy);
+      pc_service_set_history (daemon.service, daemon.history);
       pc_service_set_interception (daemon.service, &interception);
       g_signal_connect_swapped (daemon.service, "stop", G_CALLBACK (g_main_loop_quit), daemon.loop);
       pc_service_start (daemon.service);

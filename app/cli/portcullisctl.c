@@ -25,6 +25,14 @@ typedef struct
   gboolean follow;
   gboolean inbound;
   char *app;
+  char *since; /* history, bandwidth: a time (see parse_time) */
+  char *until;
+  char *verdict;  /* history: allowed | blocked */
+  char *format;   /* history export: csv | json */
+  char *scope;    /* prompt answer */
+  char *lifetime; /* prompt answer */
+  guint limit;
+  guint step;
   GPtrArray *args; /* positional words after the global options */
   PcClient *client;
   PcDBusPortcullis1 *proxy;
@@ -50,6 +58,19 @@ static const char usage_text[]
       "  rules remove [--app ID] [--inbound] RULE\n"
       "  export FILE                            settings and profiles as JSON ('-': stdout)\n"
       "  import FILE                            replace them from an export ('-': stdin)\n"
+      "  history [WORDS] [--app ID] [--since T] [--until T] [--verdict allowed|blocked]\n"
+      "          [--limit N]                    search recorded connections (newest first)\n"
+      "  history count app|domain|country [filters as above]\n"
+      "  history delete [--app ID] [--since T] [--until T]\n"
+      "  history export FILE [--format csv|json] [filters as above] ('-': stdout)\n"
+      "  bandwidth [--app ID] [--since T] [--until T] [--step SECONDS]\n"
+      "                                         bytes in/out over time\n"
+      "  prompts                                pending connection prompts\n"
+      "  prompt answer ID allow|block [--scope domain|ip|port|all]\n"
+      "         [--lifetime once|restart|forever|until-exit|MINUTESm]\n"
+      "\n"
+      "Times T: 2026-11-28T10:00:00Z (ISO 8601), seconds since the epoch, or an age such as\n"
+      "30s, 15m, 2h or 7d (that long ago).\n"
       "\n"
       "Options:\n"
       "  --json      machine-readable output\n"
@@ -701,6 +722,324 @@ cmd_import (PcCtl *ctl)
   return EXIT_OK;
 }
 
+/* ---- history, bandwidth ----------------------------------------------------------------- */
+
+/* "2026-11-28T10:00:00Z", "1764324000" (seconds since the epoch) or an age "15m" -> µs since the
+ * epoch. */
+static gboolean
+parse_time (const char *text, gint64 *out)
+{
+  g_autoptr (GDateTime) dt = NULL;
+  guint64 n;
+  char *end = NULL;
+
+  if (text == NULL)
+    {
+      *out = 0;
+      return TRUE;
+    }
+  if (g_ascii_string_to_unsigned (text, 10, 0, G_MAXINT64 / G_USEC_PER_SEC, &n, NULL))
+    {
+      *out = (gint64)n * G_USEC_PER_SEC;
+      return TRUE;
+    }
+  n = g_ascii_strtoull (text, &end, 10);
+  if (end != text && end[0] != '\0' && end[1] == '\0' && strchr ("smhd", end[0]) != NULL)
+    {
+      guint64 unit = end[0] == 's' ? 1 : end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : 86400;
+      *out = g_get_real_time () - (gint64)(n * unit) * G_USEC_PER_SEC;
+      return TRUE;
+    }
+  dt = g_date_time_new_from_iso8601 (text, NULL);
+  if (dt == NULL)
+    return FALSE;
+  *out = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
+  return TRUE;
+}
+
+static char *
+format_time (gint64 usec)
+{
+  g_autoptr (GDateTime) dt
+      = usec > 0 ? g_date_time_new_from_unix_local (usec / G_USEC_PER_SEC) : NULL;
+
+  return dt != NULL ? g_date_time_format (dt, "%Y-%m-%d %H:%M:%S") : g_strdup ("-");
+}
+
+/* The query dictionary of SearchHistory from the options and free words from index first. */
+static GVariant *
+history_query (PcCtl *ctl, guint first, GError **error)
+{
+  GVariantDict d;
+  gint64 since = 0, until = 0;
+
+  if (!parse_time (ctl->since, &since) || !parse_time (ctl->until, &until))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "cannot read the time '%s': use ISO 8601, seconds, or an age like 2h",
+                   !parse_time (ctl->since, &since) ? ctl->since : ctl->until);
+      return NULL;
+    }
+  g_variant_dict_init (&d, NULL);
+  if (ctl->args->len > first)
+    {
+      g_autoptr (GString) text = g_string_new (NULL);
+      for (guint i = first; i < ctl->args->len; i++)
+        g_string_append_printf (text, "%s%s", i > first ? " " : "",
+                                (const char *)ctl->args->pdata[i]);
+      g_variant_dict_insert (&d, "text", "s", text->str);
+    }
+  if (ctl->app != NULL)
+    g_variant_dict_insert (&d, "app", "s", ctl->app);
+  if (ctl->verdict != NULL)
+    g_variant_dict_insert (&d, "verdict", "s", ctl->verdict);
+  if (since > 0)
+    g_variant_dict_insert (&d, "since", "x", since);
+  if (until > 0)
+    g_variant_dict_insert (&d, "until", "x", until);
+  if (ctl->limit > 0)
+    g_variant_dict_insert (&d, "limit", "u", ctl->limit);
+  return g_variant_ref_sink (g_variant_dict_end (&d));
+}
+
+static int
+history_search (PcCtl *ctl, guint first)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) query = history_query (ctl, first, &error);
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) rows = NULL;
+  GVariantIter iter;
+  GVariant *row;
+
+  if (query == NULL)
+    return usage_error ("%s", error->message);
+  reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (ctl->proxy), "SearchHistory",
+                                  g_variant_new ("(@a{sv})", query), G_DBUS_CALL_FLAGS_NONE, -1,
+                                  NULL, &error);
+  if (reply == NULL)
+    return fail (error);
+  rows = g_variant_get_child_value (reply, 0);
+  if (ctl->json)
+    {
+      print_json (rows);
+      return EXIT_OK;
+    }
+  g_print ("%-19s %-3s %-5s %-24s %-40s %-7s %s\n", "STARTED", "DIR", "PROTO", "APP", "REMOTE",
+           "VERDICT", "BYTES IN/OUT");
+  g_variant_iter_init (&iter, rows);
+  while ((row = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      g_autoptr (GVariant) r = row;
+      g_autofree char *when = format_time ((gint64)dict_u64 (r, "started"));
+      g_autofree char *remote
+          = g_strdup_printf ("%s:%" G_GUINT64_FORMAT "%s%s%s", dict_str (r, "remote"),
+                             dict_u64 (r, "remote-port"), *dict_str (r, "domain") ? " (" : "",
+                             dict_str (r, "domain"), *dict_str (r, "domain") ? ")" : "");
+      gboolean allowed = FALSE;
+      g_variant_lookup (r, "allowed", "b", &allowed);
+      g_print ("%-19s %-3s %-5s %-24s %-40s %-7s %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "\n",
+               when, dict_str (r, "direction"), dict_str (r, "protocol"), dict_str (r, "app"),
+               remote, allowed ? "allowed" : "blocked", dict_u64 (r, "bytes-in"),
+               dict_u64 (r, "bytes-out"));
+    }
+  return EXIT_OK;
+}
+
+static int
+cmd_history (PcCtl *ctl)
+{
+  const char *verb = ctl->args->len > 1 ? ctl->args->pdata[1] : NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (g_strcmp0 (verb, "delete") == 0)
+    {
+      gint64 since = 0, until = 0, deleted = 0;
+      g_autoptr (GVariant) reply = NULL;
+
+      if (ctl->args->len != 2)
+        return usage_error ("history delete [--app ID] [--since T] [--until T]");
+      if (!parse_time (ctl->since, &since) || !parse_time (ctl->until, &until))
+        return usage_error ("cannot read --since/--until: use ISO 8601, seconds, or an age");
+      reply = pc_client_call_interactive_sync (
+          ctl->client, "DeleteHistory",
+          g_variant_new ("(sxx)", ctl->app != NULL ? ctl->app : "", since, until), NULL, &error);
+      if (reply == NULL)
+        return fail (error);
+      g_variant_get (reply, "(x)", &deleted);
+      if (ctl->json)
+        g_print ("{\"deleted\": %" G_GINT64_FORMAT "}\n", deleted);
+      else
+        g_print ("%" G_GINT64_FORMAT " connections deleted\n", deleted);
+      return EXIT_OK;
+    }
+  if (g_strcmp0 (verb, "count") == 0)
+    {
+      g_autoptr (GVariant) query = NULL;
+      g_autoptr (GVariant) reply = NULL;
+      g_autoptr (GVariant) counts = NULL;
+      GVariantIter iter;
+      const char *group;
+      guint64 n;
+
+      if (ctl->args->len < 3)
+        return usage_error ("history count app|domain|country [WORDS]");
+      query = history_query (ctl, 3, &error);
+      if (query == NULL)
+        return usage_error ("%s", error->message);
+      reply = g_dbus_proxy_call_sync (
+          G_DBUS_PROXY (ctl->proxy), "CountHistory",
+          g_variant_new ("(@a{sv}s)", query, (const char *)ctl->args->pdata[2]),
+          G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+      if (reply == NULL)
+        return fail (error);
+      counts = g_variant_get_child_value (reply, 0);
+      if (ctl->json)
+        {
+          print_json (counts);
+          return EXIT_OK;
+        }
+      g_variant_iter_init (&iter, counts);
+      while (g_variant_iter_next (&iter, "(&st)", &group, &n))
+        g_print ("%8" G_GUINT64_FORMAT "  %s\n", n, *group ? group : "(none)");
+      return EXIT_OK;
+    }
+  if (g_strcmp0 (verb, "export") == 0)
+    {
+      g_autoptr (GVariant) query = NULL;
+      g_autoptr (GVariant) reply = NULL;
+      g_autoptr (GVariant) data = NULL;
+      const char *path;
+      const char *format = ctl->format;
+      gsize len = 0;
+      const char *bytes;
+
+      if (ctl->args->len != 3)
+        return usage_error ("history export FILE [--format csv|json]");
+      path = ctl->args->pdata[2];
+      if (format == NULL)
+        format = g_str_has_suffix (path, ".json") ? "json" : "csv";
+      query = history_query (ctl, 3, &error);
+      if (query == NULL)
+        return usage_error ("%s", error->message);
+      reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (ctl->proxy), "ExportHistory",
+                                      g_variant_new ("(@a{sv}s)", query, format),
+                                      G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+      if (reply == NULL)
+        return fail (error);
+      data = g_variant_get_child_value (reply, 0);
+      bytes = g_variant_get_fixed_array (data, &len, 1);
+      if (g_str_equal (path, "-"))
+        {
+          fwrite (bytes, 1, len, stdout);
+          return EXIT_OK;
+        }
+      if (!g_file_set_contents_full (path, bytes, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+                                     &error))
+        return fail (error);
+      return EXIT_OK;
+    }
+  return history_search (ctl, 1);
+}
+
+static int
+cmd_bandwidth (PcCtl *ctl)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) series = NULL;
+  gint64 since = 0, until = 0, t;
+  guint64 bin, bout;
+  GVariantIter iter;
+
+  if (ctl->args->len != 1)
+    return usage_error ("bandwidth [--app ID] [--since T] [--until T] [--step SECONDS]");
+  if (!parse_time (ctl->since != NULL ? ctl->since : "1h", &since)
+      || !parse_time (ctl->until, &until))
+    return usage_error ("cannot read --since/--until: use ISO 8601, seconds, or an age");
+  reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (ctl->proxy), "GetBandwidth",
+                                  g_variant_new ("(sxxu)", ctl->app != NULL ? ctl->app : "", since,
+                                                 until, ctl->step > 0 ? ctl->step : 60),
+                                  G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  if (reply == NULL)
+    return fail (error);
+  series = g_variant_get_child_value (reply, 0);
+  if (ctl->json)
+    {
+      print_json (series);
+      return EXIT_OK;
+    }
+  g_print ("%-19s %14s %14s\n", "FROM", "BYTES IN", "BYTES OUT");
+  g_variant_iter_init (&iter, series);
+  while (g_variant_iter_next (&iter, "(xtt)", &t, &bin, &bout))
+    {
+      g_autofree char *when = format_time (t);
+      g_print ("%-19s %14" G_GUINT64_FORMAT " %14" G_GUINT64_FORMAT "\n", when, bin, bout);
+    }
+  return EXIT_OK;
+}
+
+/* ---- prompts -------------------------------------------------------------------------------- */
+
+static int
+cmd_prompts (PcCtl *ctl)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) prompts = NULL;
+  GVariantIter iter;
+  GVariant *p;
+
+  if (ctl->args->len != 1)
+    return usage_error ("prompts");
+  if (!pc_dbus_portcullis1_call_list_prompts_sync (ctl->proxy, &prompts, NULL, &error))
+    return fail (error);
+  if (ctl->json)
+    {
+      print_json (prompts);
+      return EXIT_OK;
+    }
+  g_variant_iter_init (&iter, prompts);
+  while ((p = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      g_autoptr (GVariant) prompt = p;
+      g_autoptr (GVariant) c
+          = g_variant_lookup_value (prompt, "connection", G_VARIANT_TYPE_VARDICT);
+      g_print ("%s  %s wants %s:%" G_GUINT64_FORMAT " (%s)\n", dict_str (prompt, "id"),
+               c != NULL ? dict_str (c, "exe") : "?", c != NULL ? dict_str (c, "remote") : "?",
+               c != NULL ? dict_u64 (c, "remote-port") : 0,
+               c != NULL ? dict_str (c, "protocol") : "?");
+    }
+  return EXIT_OK;
+}
+
+static int
+cmd_prompt (PcCtl *ctl)
+{
+  g_autoptr (GError) error = NULL;
+  GVariantDict d;
+  const char *lifetime = ctl->lifetime;
+
+  if (ctl->args->len != 4 || !g_str_equal (ctl->args->pdata[1], "answer"))
+    return usage_error ("prompt answer ID allow|block [--scope S] [--lifetime L]");
+  g_variant_dict_init (&d, NULL);
+  g_variant_dict_insert (&d, "verdict", "s", (const char *)ctl->args->pdata[3]);
+  if (ctl->scope != NULL)
+    g_variant_dict_insert (&d, "scope", "s", ctl->scope);
+  if (lifetime != NULL && g_ascii_isdigit (lifetime[0]) && g_str_has_suffix (lifetime, "m"))
+    {
+      g_variant_dict_insert (&d, "lifetime", "s", "minutes");
+      g_variant_dict_insert (&d, "minutes", "u", (guint32)g_ascii_strtoull (lifetime, NULL, 10));
+    }
+  else if (lifetime != NULL)
+    g_variant_dict_insert (&d, "lifetime", "s", lifetime);
+  if (!change (
+          ctl, "AnswerPrompt",
+          g_variant_new ("(s@a{sv})", (const char *)ctl->args->pdata[2], g_variant_dict_end (&d)),
+          &error))
+    return fail (error);
+  return EXIT_OK;
+}
+
 /* ---- main ----------------------------------------------------------------------------------- */
 
 typedef struct
@@ -710,9 +1049,12 @@ typedef struct
 } PcCommand;
 
 static const PcCommand commands[] = {
-  { "status", cmd_status }, { "connections", cmd_connections }, { "apps", cmd_apps },
-  { "app", cmd_app },       { "config", cmd_config },           { "rules", cmd_rules },
-  { "export", cmd_export }, { "import", cmd_import },
+  { "status", cmd_status },   { "connections", cmd_connections },
+  { "apps", cmd_apps },       { "app", cmd_app },
+  { "config", cmd_config },   { "rules", cmd_rules },
+  { "export", cmd_export },   { "import", cmd_import },
+  { "history", cmd_history }, { "bandwidth", cmd_bandwidth },
+  { "prompts", cmd_prompts }, { "prompt", cmd_prompt },
 };
 
 int
@@ -752,6 +1094,54 @@ main (int argc, char **argv)
           else
             return usage_error ("--app needs a profile id");
         }
+      else if (g_str_has_prefix (a, "--since=") || g_str_has_prefix (a, "--until=")
+               || g_str_has_prefix (a, "--verdict=") || g_str_has_prefix (a, "--format=")
+               || g_str_has_prefix (a, "--scope=") || g_str_has_prefix (a, "--lifetime=")
+               || g_str_has_prefix (a, "--limit=") || g_str_has_prefix (a, "--step=")
+               || g_str_equal (a, "--since") || g_str_equal (a, "--until")
+               || g_str_equal (a, "--verdict") || g_str_equal (a, "--format")
+               || g_str_equal (a, "--scope") || g_str_equal (a, "--lifetime")
+               || g_str_equal (a, "--limit") || g_str_equal (a, "--step"))
+        {
+          /* options with a value: --name=VALUE or --name VALUE */
+          const char *eq = strchr (a, '=');
+          g_autofree char *name = eq != NULL ? g_strndup (a + 2, eq - a - 2) : g_strdup (a + 2);
+          char *value;
+          guint64 n;
+
+          if (eq != NULL)
+            value = (char *)eq + 1;
+          else if (i + 1 < argc)
+            value = argv[++i];
+          else
+            return usage_error ("--%s needs a value", name);
+          if (g_str_equal (name, "since"))
+            ctl.since = value;
+          else if (g_str_equal (name, "until"))
+            ctl.until = value;
+          else if (g_str_equal (name, "verdict"))
+            {
+              if (!g_str_equal (value, "allowed") && !g_str_equal (value, "blocked"))
+                return usage_error ("--verdict is allowed or blocked, not '%s'", value);
+              ctl.verdict = value;
+            }
+          else if (g_str_equal (name, "format"))
+            {
+              if (!g_str_equal (value, "csv") && !g_str_equal (value, "json"))
+                return usage_error ("--format is csv or json, not '%s'", value);
+              ctl.format = value;
+            }
+          else if (g_str_equal (name, "scope"))
+            ctl.scope = value;
+          else if (g_str_equal (name, "lifetime"))
+            ctl.lifetime = value;
+          else if (!g_ascii_string_to_unsigned (value, 10, 1, G_MAXUINT32, &n, NULL))
+            return usage_error ("--%s needs a positive number, not '%s'", name, value);
+          else if (g_str_equal (name, "limit"))
+            ctl.limit = (guint)n;
+          else
+            ctl.step = (guint)n;
+        }
       else if (g_str_equal (a, "--help") || g_str_equal (a, "-h"))
         {
           g_print ("%s", usage_text);
@@ -774,8 +1164,9 @@ main (int argc, char **argv)
     return usage_error ("unknown command '%s'", (const char *)args->pdata[0]);
   if (ctl.follow && command->func != cmd_connections)
     return usage_error ("--follow goes with connections only");
-  if (ctl.app != NULL && command->func != cmd_rules)
-    return usage_error ("--app goes with rules only");
+  if (ctl.app != NULL && command->func != cmd_rules && command->func != cmd_history
+      && command->func != cmd_bandwidth)
+    return usage_error ("--app goes with rules, history and bandwidth only");
   if (ctl.inbound && command->func != cmd_rules)
     return usage_error ("--inbound goes with rules add and rules remove only");
 

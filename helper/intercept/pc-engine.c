@@ -719,6 +719,9 @@ publish_decided (PcEngine *self, PcFlow *flow)
       c->allowed = flow->decision.verdict == PC_VERDICT_ALLOW;
       g_free (c->reason);
       c->reason = g_strdup (flow->decision.reason);
+      /* the app may have got its profile while the flow waited */
+      g_free (c->profile_id);
+      c->profile_id = g_strdup (flow->profile_id);
       g_clear_pointer (&flow->conn, pc_connection_unref);
       flow->conn = c;
     }
@@ -775,6 +778,8 @@ on_packet (const PcNfqPacket *p, gpointer user_data)
   if (flow->decision.prompt && !flow->own && g_atomic_int_get (&self->prompt_agents) > 0)
     {
       /* Nothing else waits: the packet stays in the queue, other flows go on. */
+      g_strlcpy (flow->decision.reason, "default action: prompt (waiting for an answer)",
+                 sizeof flow->decision.reason);
       flow->conn = connection_new (self, flow);
       hold_for_prompt (self, flow, p);
       return;

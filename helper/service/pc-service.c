@@ -9,6 +9,8 @@
 #include "pc-dbus-generated.h"
 #include "pc-error.h"
 #include "pc-polkit-authority.h"
+#include "pc-service-history.h"
+#include "pc-service-prompts.h"
 
 #define ACTION_MONITOR "org.portcullis.Portcullis1.monitor"
 #define ACTION_ANSWER_PROMPT "org.portcullis.Portcullis1.answer-prompt"
@@ -24,6 +26,7 @@ typedef struct
   guint watch_id;
   guint subscriptions;
   guint pending;
+  gboolean prompt_agent; /* shows prompts: RegisterPromptAgent */
 } PcPeer;
 
 struct _PcService
@@ -48,6 +51,8 @@ struct _PcService
   guint n_pending;
   guint64 next_peer_serial;
   PcPolicyManager *policy; /* may be NULL */
+  PcHistory *history;      /* may be NULL */
+  guint n_prompt_agents;
   gulong policy_changed_id;
 };
 
@@ -96,6 +101,12 @@ peer_vanished_cb (GDBusConnection *connection, const char *name, gpointer user_d
       self->n_subscribers--;
     }
   self->n_pending -= client->pending;
+  if (client->prompt_agent)
+    {
+      /* With the last agent gone, nobody would answer: prompt-default applies again. */
+      self->n_prompt_agents--;
+      pc_engine_set_prompt_agents (self->engine, self->n_prompt_agents);
+    }
   g_hash_table_remove (self->clients, name);
 }
 
@@ -120,7 +131,7 @@ pc_service_ensure_peer (PcService *self, const char *sender)
 static void
 pc_service_forget_idle_peer (PcService *self, PcPeer *client)
 {
-  if (client->subscriptions == 0 && client->pending == 0)
+  if (client->subscriptions == 0 && client->pending == 0 && !client->prompt_agent)
     g_hash_table_remove (self->clients, client->sender);
 }
 
@@ -201,7 +212,26 @@ method_status (PcService *self, GDBusMethodInvocation *invocation, GVariant *par
   /* this call itself is still counted as in flight */
   g_variant_builder_add (&builder, "{sv}", "pending-calls",
                          g_variant_new_uint32 (self->n_pending > 0 ? self->n_pending - 1 : 0));
-  g_variant_builder_add (&builder, "{sv}", "prompts", g_variant_new_uint32 (0));
+  {
+    g_autoptr (GPtrArray) prompts = pc_engine_list_prompts (self->engine);
+    g_variant_builder_add (&builder, "{sv}", "prompts", g_variant_new_uint32 (prompts->len));
+  }
+  g_variant_builder_add (&builder, "{sv}", "prompt-agents",
+                         g_variant_new_uint32 (self->n_prompt_agents));
+  if (self->history != NULL)
+    {
+      PcHistoryStatus hs;
+      pc_history_get_status (self->history, &hs);
+      g_variant_builder_add (&builder, "{sv}", "history", g_variant_new_string ("recording"));
+      g_variant_builder_add (&builder, "{sv}", "history-written",
+                             g_variant_new_uint64 (hs.written));
+      g_variant_builder_add (&builder, "{sv}", "history-backlog",
+                             g_variant_new_uint32 (hs.backlog));
+      g_variant_builder_add (&builder, "{sv}", "history-dropped",
+                             g_variant_new_uint64 (hs.dropped));
+    }
+  else
+    g_variant_builder_add (&builder, "{sv}", "history", g_variant_new_string ("not available"));
   g_variant_builder_add (&builder, "{sv}", "degraded", g_variant_builder_end (&degraded));
   g_variant_builder_add (&builder, "{sv}", "ok", g_variant_new_boolean (ok));
   g_dbus_method_invocation_return_value (invocation, g_variant_new ("(a{sv})", &builder));
@@ -266,10 +296,13 @@ method_unsubscribe (PcService *self, GDBusMethodInvocation *invocation, GVariant
 static void
 method_list_prompts (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
 {
-  /* Nothing holds a flow for a prompt yet, so there is never one pending. */
-  g_dbus_method_invocation_return_value (
-      invocation,
-      g_variant_new ("(@aa{sv})", g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0)));
+  g_autoptr (GPtrArray) prompts = pc_engine_list_prompts (self->engine);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < prompts->len; i++)
+    g_variant_builder_add_value (&builder, pc_service_prompt_variant (prompts->pdata[i]));
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(aa{sv})", &builder));
 }
 
 static void
@@ -277,10 +310,85 @@ method_answer_prompt (PcService *self, GDBusMethodInvocation *invocation, GVaria
 {
   const char *id = NULL;
   g_autoptr (GVariant) answer = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *rule = NULL;
 
+  if (self->policy == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, PC_ERROR, PC_ERROR_UNAVAILABLE,
+                                             "the policy store is not running");
+      return;
+    }
   g_variant_get (parameters, "(&s@a{sv})", &id, &answer);
-  g_dbus_method_invocation_return_error (invocation, PC_ERROR, PC_ERROR_NOT_FOUND,
-                                         "no pending prompt with id '%s'", id);
+  rule = pc_service_prompt_answer (self->engine, self->policy, id, answer, &error);
+  if (rule == NULL)
+    return_error (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static void
+method_register_prompt_agent (PcService *self,
+                              GDBusMethodInvocation *invocation,
+                              GVariant *parameters)
+{
+  PcPeer *client = pc_service_ensure_peer (self, g_dbus_method_invocation_get_sender (invocation));
+
+  if (!client->prompt_agent)
+    {
+      client->prompt_agent = TRUE;
+      self->n_prompt_agents++;
+      pc_engine_set_prompt_agents (self->engine, self->n_prompt_agents);
+    }
+  g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static void
+method_unregister_prompt_agent (PcService *self,
+                                GDBusMethodInvocation *invocation,
+                                GVariant *parameters)
+{
+  PcPeer *client = pc_service_ensure_peer (self, g_dbus_method_invocation_get_sender (invocation));
+
+  if (client->prompt_agent)
+    {
+      client->prompt_agent = FALSE;
+      self->n_prompt_agents--;
+      pc_engine_set_prompt_agents (self->engine, self->n_prompt_agents);
+    }
+  g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+/* ---- methods: history ----------------------------------------------------------------------- */
+
+static void
+method_search_history (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  pc_service_history_search (self->history, invocation, parameters);
+}
+
+static void
+method_count_history (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  pc_service_history_count (self->history, invocation, parameters);
+}
+
+static void
+method_get_bandwidth (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  pc_service_history_bandwidth (self->history, invocation, parameters);
+}
+
+static void
+method_delete_history (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  pc_service_history_delete (self->history, invocation, parameters);
+}
+
+static void
+method_export_history (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  pc_service_history_export (self->history, invocation, parameters);
 }
 
 /* ---- methods: manage ------------------------------------------------------------------------ */
@@ -603,6 +711,13 @@ static const PcMethod pc_methods[] = {
   { "RemoveRule", ACTION_CONFIGURE, method_remove_rule },
   { "ListPrompts", ACTION_MONITOR, method_list_prompts },
   { "AnswerPrompt", ACTION_ANSWER_PROMPT, method_answer_prompt },
+  { "RegisterPromptAgent", ACTION_ANSWER_PROMPT, method_register_prompt_agent },
+  { "UnregisterPromptAgent", ACTION_ANSWER_PROMPT, method_unregister_prompt_agent },
+  { "SearchHistory", ACTION_MONITOR, method_search_history },
+  { "CountHistory", ACTION_MONITOR, method_count_history },
+  { "GetBandwidth", ACTION_MONITOR, method_get_bandwidth },
+  { "DeleteHistory", ACTION_MANAGE, method_delete_history },
+  { "ExportHistory", ACTION_MONITOR, method_export_history },
   { "Export", ACTION_MONITOR, method_export },
   { "Import", ACTION_CONFIGURE, method_import },
   { "Stop", ACTION_MANAGE, method_stop },
@@ -744,6 +859,39 @@ pc_service_send_changes (PcService *self, GVariant *changes)
                                           PC_SERVICE_INTERFACE, "ConnectionsChanged", parameters,
                                           &error))
         g_debug ("cannot send ConnectionsChanged to %s: %s", client->sender, error->message);
+    }
+}
+
+/* Prompts name a program and where it connects: they go to subscribers and prompt agents only. */
+static void
+engine_prompt_cb (PcPrompt *prompt, const char *ended_how, gpointer user_data)
+{
+  PcService *self = PC_SERVICE (user_data);
+  g_autoptr (GVariant) parameters = NULL;
+  GHashTableIter iter;
+  PcPeer *client;
+
+  if (self->connection == NULL || self->clients == NULL)
+    return;
+  if (ended_how == NULL)
+    parameters
+        = g_variant_ref_sink (g_variant_new ("(@a{sv})", pc_service_prompt_variant (prompt)));
+  else
+    {
+      g_autofree char *id = g_strdup_printf ("%" G_GUINT64_FORMAT, prompt->id);
+      parameters = g_variant_ref_sink (g_variant_new ("(ss)", id, ended_how));
+    }
+  g_hash_table_iter_init (&iter, self->clients);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&client))
+    {
+      g_autoptr (GError) error = NULL;
+
+      if (client->subscriptions == 0 && !client->prompt_agent)
+        continue;
+      if (!g_dbus_connection_emit_signal (
+              self->connection, client->sender, PC_SERVICE_OBJECT_PATH, PC_SERVICE_INTERFACE,
+              ended_how == NULL ? "PromptAdded" : "PromptEnded", parameters, &error))
+        g_debug ("cannot send a prompt signal to %s: %s", client->sender, error->message);
     }
 }
 
@@ -910,7 +1058,11 @@ pc_service_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   if (self->engine != NULL)
-    pc_engine_remove_changes_func (self->engine, engine_changes_cb, self);
+    {
+      pc_engine_remove_changes_func (self->engine, engine_changes_cb, self);
+      pc_engine_set_prompt_func (self->engine, NULL, NULL);
+      pc_engine_set_prompt_agents (self->engine, 0);
+    }
   self->engine = NULL;
   if (self->exported)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
@@ -968,5 +1120,12 @@ pc_service_new (PcEngine *engine)
 
   self->engine = engine;
   pc_engine_add_changes_func (engine, engine_changes_cb, self);
+  pc_engine_set_prompt_func (engine, engine_prompt_cb, self);
   return self;
+}
+
+void
+pc_service_set_history (PcService *self, PcHistory *history)
+{
+  self->history = history;
 }

@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "pc-engine.h"
+#include "pc-history.h"
 #include "pc-policy-manager.h"
 
 G_BEGIN_DECLS
@@ -42,6 +43,9 @@ void pc_service_set_interception (PcService *self, const PcServiceInterception *
 /* Settings, profiles, rules and backup go to the manager; the service emits SettingsChanged
  * when it changes. Without one those methods fail with PC_ERROR_UNAVAILABLE. */
 void pc_service_set_policy_manager (PcService *self, PcPolicyManager *manager);
+/* History and bandwidth methods query it (not owned; outlives the service). Without one they
+ * fail with PC_ERROR_UNAVAILABLE. */
+void pc_service_set_history (PcService *self, PcHistory *history);
 /* Asks for the system bus and the name, asynchronously. Without a bus the service logs a
  * warning and stays idle: the firewall works without it. Emits "stop" when a client that is
  * authorized for org.portcullis.Portcullis1.manage called Stop. */

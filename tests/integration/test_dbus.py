@@ -36,8 +36,11 @@ METHODS = {
     'monitor': [('Status', None), ('ListConnections', None), ('Subscribe', None),
                 ('Unsubscribe', None), ('GetSettings', None), ('GetSetting', "('default-action',)"),
                 ('ListProfiles', None), ('GetProfile', "('x',)"),
-                ('GetEffectiveSettings', "('x',)"), ('ListPrompts', None), ('Export', None)],
-    'answer-prompt': [('AnswerPrompt', "('1', @a{sv} {'verdict': <'allow'>})")],
+                ('GetEffectiveSettings', "('x',)"), ('ListPrompts', None), ('Export', None),
+                ('SearchHistory', "(@a{sv} {},)"), ('CountHistory', "(@a{sv} {}, 'app')"),
+                ('GetBandwidth', "('', int64 0, int64 0, uint32 60)"), ('ExportHistory', "(@a{sv} {}, 'csv')")],
+    'answer-prompt': [('AnswerPrompt', "('1', @a{sv} {'verdict': <'allow'>})"),
+                      ('RegisterPromptAgent', None), ('UnregisterPromptAgent', None)],
     'configure': [('SetSetting', "('default-action', <'block'>)"),
                   ('ResetSetting', "('default-action',)"),
                   ('CreateProfile', "(@a{sv} {'name': <'x'>},)"),
@@ -46,7 +49,7 @@ METHODS = {
                   ('UnsetProfileSetting', "('x', 'block-lan')"),
                   ('AddRule', "('', false, '- 10.9.9.9')"),
                   ('RemoveRule', "('', false, '- 10.9.9.9')"), ('Import', "('{}',)")],
-    'manage': [('Stop', None)],
+    'manage': [('DeleteHistory', "('', int64 0, int64 0)"), ('Stop', None)],
 }
 
 
