@@ -82,6 +82,18 @@ pc_conntrack_get_event_fd (PcConntrack *self)
 
 /* --- events --- */
 
+/* Payload estimate: the header bytes of each packet off the IP byte count (TCP with the
+ * timestamp option, which Linux peers use). */
+static guint64
+payload_estimate (guint64 bytes, guint64 packets, guint8 family, guint8 proto)
+{
+  guint64 per = (family == AF_INET6 ? 40 : 20)
+                + (proto == IPPROTO_TCP   ? 32
+                   : proto == IPPROTO_UDP ? 8
+                                          : 0);
+  return bytes > packets * per ? bytes - packets * per : 0;
+}
+
 typedef struct
 {
   PcConntrackEndFunc func;
@@ -133,7 +145,13 @@ event_cb (enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data)
   PcFlowKey key;
 
   if ((mark & PC_MARK_MASK) != 0 && ct_to_orig_key (ct, &key))
-    ed->func (&key, mark, ed->user_data);
+    ed->func (
+        &key, mark,
+        payload_estimate (nfct_get_attr_u64 (ct, ATTR_ORIG_COUNTER_BYTES),
+                          nfct_get_attr_u64 (ct, ATTR_ORIG_COUNTER_PACKETS), key.family, key.proto),
+        payload_estimate (nfct_get_attr_u64 (ct, ATTR_REPL_COUNTER_BYTES),
+                          nfct_get_attr_u64 (ct, ATTR_REPL_COUNTER_PACKETS), key.family, key.proto),
+        ed->user_data);
   return NFCT_CB_CONTINUE;
 }
 
@@ -148,6 +166,80 @@ pc_conntrack_dispatch_events (PcConntrack *self, PcConntrackEndFunc func, gpoint
   if (nfct_catch (self->events) < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
     g_debug ("conntrack events: %s", g_strerror (errno));
   nfct_callback_unregister (self->events);
+}
+
+/* --- accounting --- */
+
+gboolean
+pc_conntrack_enable_accounting (GError **error)
+{
+  const char *path = "/proc/sys/net/netfilter/nf_conntrack_acct";
+  /* a sysctl file is written in place (g_file_set_contents would rename a temp file over it) */
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  gboolean ok = fd >= 0 && write (fd, "1\n", 2) == 2;
+  int err = errno;
+
+  if (fd >= 0)
+    close (fd);
+  if (!ok)
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "cannot turn on %s: %s", path,
+                 g_strerror (err));
+  return ok;
+}
+
+typedef struct
+{
+  PcConntrackCountersFunc func;
+  gpointer user_data;
+} CountersData;
+
+static int
+counters_cb (enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data)
+{
+  CountersData *cd = data;
+  PcFlowKey key;
+
+  if (!ct_to_orig_key (ct, &key))
+    return NFCT_CB_CONTINUE;
+  cd->func (
+      &key,
+      payload_estimate (nfct_get_attr_u64 (ct, ATTR_ORIG_COUNTER_BYTES),
+                        nfct_get_attr_u64 (ct, ATTR_ORIG_COUNTER_PACKETS), key.family, key.proto),
+      payload_estimate (nfct_get_attr_u64 (ct, ATTR_REPL_COUNTER_BYTES),
+                        nfct_get_attr_u64 (ct, ATTR_REPL_COUNTER_PACKETS), key.family, key.proto),
+      cd->user_data);
+  return NFCT_CB_CONTINUE;
+}
+
+gboolean
+pc_conntrack_dump_counters (PcConntrack *self,
+                            PcConntrackCountersFunc func,
+                            gpointer user_data,
+                            GError **error)
+{
+  CountersData cd = { func, user_data };
+  struct nfct_handle *h = nfct_open (CONNTRACK, 0);
+  guint32 family = AF_UNSPEC;
+  int ret;
+
+  if (h == NULL)
+    {
+      int err = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "conntrack dump: %s",
+                   g_strerror (err));
+      return FALSE;
+    }
+  nfct_callback_register (h, NFCT_T_ALL, counters_cb, &cd);
+  ret = nfct_query (h, NFCT_Q_DUMP, &family);
+  nfct_close (h);
+  if (ret < 0)
+    {
+      int err = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "conntrack dump: %s",
+                   g_strerror (err));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* --- requests --- */

@@ -13,8 +13,13 @@ G_BEGIN_DECLS
 typedef struct _PcConntrack PcConntrack;
 
 /* Called for every conntrack entry that ends while it carried one of our marks. orig_key is
- * the flow as seen in the original direction: local = source for outbound flows. */
-typedef void (*PcConntrackEndFunc) (const PcFlowKey *orig_key, guint32 mark, gpointer user_data);
+ * the flow as seen in the original direction: local = source for outbound flows. The byte
+ * counts (payload estimates) are 0 unless conntrack accounting is on. */
+typedef void (*PcConntrackEndFunc) (const PcFlowKey *orig_key,
+                                    guint32 mark,
+                                    guint64 orig_bytes,
+                                    guint64 reply_bytes,
+                                    gpointer user_data);
 
 PcConntrack *pc_conntrack_new (GError **error);
 void pc_conntrack_free (PcConntrack *self);
@@ -27,6 +32,19 @@ void pc_conntrack_dispatch_events (PcConntrack *self, PcConntrackEndFunc func, g
 gboolean
 pc_conntrack_set_mark (PcConntrack *self, const PcFlowKey *key, guint32 bits, GError **error);
 gboolean pc_conntrack_delete (PcConntrack *self, const PcFlowKey *key, GError **error);
+/* Traffic accounting without BPF: turns on nf_conntrack_acct in this network namespace and
+ * reads every entry's counters. Bytes are estimated as payload (IP and TCP/UDP headers taken
+ * off per packet) to match what the BPF counters report. orig_key as for PcConntrackEndFunc. */
+typedef void (*PcConntrackCountersFunc) (const PcFlowKey *orig_key,
+                                         guint64 orig_bytes,
+                                         guint64 reply_bytes,
+                                         gpointer user_data);
+gboolean pc_conntrack_enable_accounting (GError **error);
+gboolean pc_conntrack_dump_counters (PcConntrack *self,
+                                     PcConntrackCountersFunc func,
+                                     gpointer user_data,
+                                     GError **error);
+
 /* Destroys the local TCP/UDP socket of the flow (SOCK_DESTROY): the program sees ECONNABORTED. */
 gboolean pc_socket_destroy (const PcFlowKey *key, GError **error);
 

@@ -62,7 +62,8 @@ struct _PcEngine
   PcNfqueue *queue;
   PcConntrack *conntrack;
   PcAttrib *attrib;
-  PcTraffic *traffic; /* NULL without BPF: no per-flow byte counts */
+  PcTraffic *traffic; /* NULL without BPF: conntrack accounting instead */
+  gboolean ct_accounting;
   guint ticks;
 
   GThread *thread;
@@ -288,7 +289,15 @@ pc_engine_new (const PcEngineConfig *config, PcPolicySnapshot *snapshot, GError 
       g_autoptr (GError) traffic_error = NULL;
       self->traffic = pc_traffic_new (config->cgroup_path, &traffic_error);
       if (self->traffic == NULL)
-        g_warning ("no per-connection byte counts: %s", traffic_error->message);
+        g_warning ("no BPF traffic counters (%s): using conntrack accounting",
+                   traffic_error->message);
+    }
+  if (self->traffic == NULL)
+    {
+      g_autoptr (GError) acct_error = NULL;
+      self->ct_accounting = pc_conntrack_enable_accounting (&acct_error);
+      if (!self->ct_accounting)
+        g_warning ("no per-connection byte counts: %s", acct_error->message);
     }
   self->context = g_main_context_new ();
   self->loop = g_main_loop_new (self->context, FALSE);
@@ -810,7 +819,7 @@ queue_ready_cb (int fd, GIOCondition condition, gpointer user_data)
 }
 
 static void
-end_flow (PcEngine *self, const PcFlowKey *key)
+end_flow (PcEngine *self, const PcFlowKey *key, guint64 orig_bytes, guint64 reply_bytes)
 {
   PcFlow *flow = g_hash_table_lookup (self->flows, key);
   PcConnection *ended;
@@ -828,6 +837,13 @@ end_flow (PcEngine *self, const PcFlowKey *key)
           ended->bytes_out = c.bytes_out;
         }
     }
+  else if (self->ct_accounting)
+    {
+      /* the conntrack entry's final counters, original direction = who opened the flow */
+      gboolean out = flow->key.direction == PC_DIR_OUTBOUND;
+      ended->bytes_in = MAX (ended->bytes_in, out ? reply_bytes : orig_bytes);
+      ended->bytes_out = MAX (ended->bytes_out, out ? orig_bytes : reply_bytes);
+    }
   if (self->config.verbose)
     {
       g_autofree char *text = pc_flow_key_to_string (&flow->key);
@@ -839,7 +855,11 @@ end_flow (PcEngine *self, const PcFlowKey *key)
 }
 
 static void
-flow_ended_cb (const PcFlowKey *orig_key, guint32 mark, gpointer user_data)
+flow_ended_cb (const PcFlowKey *orig_key,
+               guint32 mark,
+               guint64 orig_bytes,
+               guint64 reply_bytes,
+               gpointer user_data)
 {
   PcEngine *self = user_data;
   PcFlowKey key = *orig_key;
@@ -848,7 +868,7 @@ flow_ended_cb (const PcFlowKey *orig_key, guint32 mark, gpointer user_data)
   key.direction = PC_DIR_OUTBOUND;
   if (g_hash_table_contains (self->flows, &key))
     {
-      end_flow (self, &key);
+      end_flow (self, &key, orig_bytes, reply_bytes);
       return;
     }
   key.direction = PC_DIR_INBOUND;
@@ -859,22 +879,74 @@ flow_ended_cb (const PcFlowKey *orig_key, guint32 mark, gpointer user_data)
       key.lport = orig_key->rport;
       key.rport = orig_key->lport;
     }
-  end_flow (self, &key);
+  end_flow (self, &key, orig_bytes, reply_bytes);
 }
 
 /* Once a second: the traffic counters of every live flow, published where they changed. */
+static void
+update_bytes (PcEngine *self, PcFlow *flow, guint64 bytes_in, guint64 bytes_out)
+{
+  PcConnection *updated;
+
+  if (bytes_in == flow->conn->bytes_in && bytes_out == flow->conn->bytes_out)
+    return;
+  updated = pc_connection_copy (flow->conn);
+  updated->bytes_in = bytes_in;
+  updated->bytes_out = bytes_out;
+  g_clear_pointer (&flow->conn, pc_connection_unref);
+  flow->conn = pc_connection_ref (updated);
+  publish_connection (self, PC_CONNECTION_CHANGED, updated);
+}
+
+static void
+ct_counters_cb (const PcFlowKey *orig_key,
+                guint64 orig_bytes,
+                guint64 reply_bytes,
+                gpointer user_data)
+{
+  PcEngine *self = user_data;
+  PcFlowKey key = *orig_key;
+  PcFlow *flow;
+
+  /* as in flow_ended_cb: the original direction's source is local for outbound flows */
+  key.direction = PC_DIR_OUTBOUND;
+  flow = g_hash_table_lookup (self->flows, &key);
+  if (flow != NULL && flow->prompt == NULL)
+    {
+      update_bytes (self, flow, reply_bytes, orig_bytes);
+      return;
+    }
+  key.direction = PC_DIR_INBOUND;
+  key.laddr = orig_key->raddr;
+  key.raddr = orig_key->laddr;
+  if (orig_key->proto != IPPROTO_ICMP && orig_key->proto != IPPROTO_ICMPV6)
+    {
+      key.lport = orig_key->rport;
+      key.rport = orig_key->lport;
+    }
+  flow = g_hash_table_lookup (self->flows, &key);
+  if (flow != NULL && flow->prompt == NULL)
+    update_bytes (self, flow, orig_bytes, reply_bytes);
+}
+
 static void
 sample_traffic (PcEngine *self)
 {
   GHashTableIter iter;
   PcFlow *flow;
 
+  if (self->traffic == NULL)
+    {
+      g_autoptr (GError) error = NULL;
+      if (!pc_conntrack_dump_counters (self->conntrack, ct_counters_cb, self, &error))
+        g_debug ("%s", error->message);
+      return;
+    }
   pc_traffic_sample (self->traffic);
   g_hash_table_iter_init (&iter, self->flows);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&flow))
     {
       PcTrafficCounters c;
-      PcConnection *updated;
 
       if (!pc_traffic_get (self->traffic, flow->cookie, &flow->key, &c))
         {
@@ -892,14 +964,7 @@ sample_traffic (PcEngine *self)
           if (!pc_traffic_get (self->traffic, flow->cookie, &flow->key, &c))
             continue;
         }
-      if (c.bytes_in == flow->conn->bytes_in && c.bytes_out == flow->conn->bytes_out)
-        continue;
-      updated = pc_connection_copy (flow->conn);
-      updated->bytes_in = c.bytes_in;
-      updated->bytes_out = c.bytes_out;
-      g_clear_pointer (&flow->conn, pc_connection_unref);
-      flow->conn = pc_connection_ref (updated);
-      publish_connection (self, PC_CONNECTION_CHANGED, updated);
+      update_bytes (self, flow, c.bytes_in, c.bytes_out);
     }
 }
 
@@ -908,7 +973,7 @@ housekeeping_cb (gpointer user_data)
 {
   PcEngine *self = user_data;
 
-  if (self->traffic != NULL && ++self->ticks % 4 == 0)
+  if ((self->traffic != NULL || self->ct_accounting) && ++self->ticks % 4 == 0)
     sample_traffic (self);
 
   expire_prompts (self);

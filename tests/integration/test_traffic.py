@@ -33,10 +33,13 @@ def forget(sb, *args):
 
 
 class TrafficTests(unittest.TestCase):
+    mode_args = ()
+
     @classmethod
     def setUpClass(cls):
         require_root()
-        cls.sb = pcsandbox.Sandbox(BUILD_DIR, bus=False, settings={'default-action': 'allow'})
+        cls.sb = pcsandbox.Sandbox(BUILD_DIR, bus=False, settings={'default-action': 'allow'},
+                                   helper_args=cls.mode_args)
         cls.sb.start()
 
     @classmethod
@@ -87,6 +90,12 @@ class TrafficTests(unittest.TestCase):
         self.assertEqual(int(ma['pid']), a.pid)
         self.assertAlmostEqual(int(ma['bin']), 3_000_000, delta=60_000)
         self.assertAlmostEqual(int(mb['bin']), 5_000_000, delta=100_000)
+
+
+class ConntrackTrafficTests(TrafficTests):
+    """The same without BPF: conntrack accounting, payload estimated from the byte and packet
+    counts."""
+    mode_args = ('--no-bpf',)
 
 
 if __name__ == '__main__':
