@@ -318,7 +318,8 @@ test_bad_values (Fixture *f, gconstpointer data)
     g_assert_true (pc_policy_manager_reload_admin (f->pm, &error));
     write_admin (f, "[global]\nblock-lan=false\nendpoints=+ 10.0.0.0/33\n");
     g_assert_false (pc_policy_manager_reload_admin (f->pm, &error));
-    g_assert_nonnull (strstr (error->message, "settings.conf: [global] endpoints: line 1"));
+    /* the file's line, then the rule's line in the list */
+    g_assert_nonnull (strstr (error->message, "settings.conf:3: [global] endpoints: line 1"));
     v = pc_policy_manager_get_global (f->pm, "block-lan", NULL);
     g_assert_true (g_variant_get_boolean (v));
   }
@@ -624,6 +625,38 @@ test_json_roundtrip (Fixture *f, gconstpointer data)
   g_clear_error (&error);
   g_assert_false (pc_policy_manager_import_json (f->pm, "{not json", &error));
   g_assert_error (error, PC_ERROR, PC_ERROR_INVALID_ARGS);
+  /* wrong member types are errors, not crashes */
+  {
+    const char *shapes[] = {
+      "[]",
+      "{\"format\": 1}",
+      "{\"format\": \"portcullis-policy\", \"version\": \"1\"}",
+      "{\"format\": \"portcullis-policy\", \"version\": 1, \"global\": [1]}",
+      "{\"format\": \"portcullis-policy\", \"version\": 1, \"profiles\": {}}",
+      "{\"format\": \"portcullis-policy\", \"version\": 1, \"profiles\": [1]}",
+      "{\"format\": \"portcullis-policy\", \"version\": 1, \"profiles\": [{\"id\": 5}]}",
+      "{\"format\": \"portcullis-policy\", \"version\": 1, \"profiles\": [{\"id\": \"a\", "
+      "\"created\": \"x\"}]}",
+      "{\"format\": \"portcullis-policy\", \"version\": 1, \"profiles\": [{\"id\": \"a\", "
+      "\"overrides\": []}]}",
+      "{\"format\": \"portcullis-policy\", \"version\": 1, \"profiles\": [{\"id\": \"a\", "
+      "\"fingerprints\": \"path:/x\"}]}",
+      "{\"format\": \"portcullis-policy\", \"version\": 1, \"global\": {\"block-lan\": "
+      "\"yes\"}}",
+      "{\"format\": \"portcullis-policy\", \"version\": 1, \"global\": {\"prompt-timeout\": "
+      "-5}}",
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+      {
+        g_clear_error (&error);
+        if (pc_policy_manager_import_json (f->pm, shapes[i], &error))
+          g_error ("import of %s succeeded", shapes[i]);
+        g_assert_nonnull (error);
+      }
+    g_clear_error (&error);
+    g_autoptr (GVariant) v = pc_policy_manager_get_global (f->pm, "prompt-timeout", &error);
+    g_assert_cmpuint (g_variant_get_uint32 (v), ==, 42);
+  }
 }
 
 static void

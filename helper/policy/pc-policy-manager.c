@@ -560,7 +560,7 @@ pc_policy_manager_set_global (PcPolicyManager *self,
                               GVariant *value,
                               GError **error)
 {
-  g_autoptr (GVariant) owned = g_variant_ref_sink (value);
+  g_autoptr (GVariant) owned = value != NULL ? g_variant_ref_sink (value) : NULL;
 
   if (!pc_setting_validate (key, owned, error))
     return FALSE;
@@ -1250,6 +1250,23 @@ setting_from_json (const char *key, JsonNode *node, GError **error)
   return g_steal_pointer (&v);
 }
 
+/* An absent member is fine; a present one must hold a value of type. */
+static gboolean
+member_has_type (JsonObject *obj, const char *name, GType type, GError **error)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+
+  if (node == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != type)
+    {
+      g_set_error (error, PC_ERROR, PC_ERROR_INVALID_ARGS, "profile member '%s': must be %s", name,
+                   type == G_TYPE_STRING ? "a string" : "an integer");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static GVariant *
 profile_from_json (JsonNode *node, GError **error)
 {
@@ -1267,6 +1284,12 @@ profile_from_json (JsonNode *node, GError **error)
       return NULL;
     }
   obj = json_node_get_object (node);
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    if (!member_has_type (obj, strings[i], G_TYPE_STRING, error))
+      return NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (times); i++)
+    if (!member_has_type (obj, times[i], G_TYPE_INT64, error))
+      return NULL;
   id = json_object_get_string_member_with_default (obj, "id", "");
   if (*id == '\0')
     {
@@ -1351,6 +1374,7 @@ pc_policy_manager_import_json (PcPolicyManager *self, const char *json, GError *
     }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)
+      || !member_has_type (json_node_get_object (root), "format", G_TYPE_STRING, NULL)
       || g_strcmp0 (
              json_object_get_string_member_with_default (json_node_get_object (root), "format", ""),
              EXPORT_FORMAT)
@@ -1361,6 +1385,8 @@ pc_policy_manager_import_json (PcPolicyManager *self, const char *json, GError *
       return FALSE;
     }
   obj = json_node_get_object (root);
+  if (!member_has_type (obj, "version", G_TYPE_INT64, error))
+    return FALSE;
   if (json_object_get_int_member_with_default (obj, "version", 0) != EXPORT_VERSION)
     {
       g_set_error (error, PC_ERROR, PC_ERROR_INVALID_ARGS,
@@ -1369,11 +1395,20 @@ pc_policy_manager_import_json (PcPolicyManager *self, const char *json, GError *
       return FALSE;
     }
 
-  /* Everything is checked before anything changes. */
+  /* Everything is checked before anything changes. Member types are checked before use:
+   * json-glib's typed getters treat a wrong type as a programming error. */
   if (json_object_has_member (obj, "global"))
     {
-      JsonObject *g = json_object_get_object_member (obj, "global");
-      g_autoptr (GList) members = g != NULL ? json_object_get_members (g) : NULL;
+      JsonNode *gnode = json_object_get_member (obj, "global");
+      JsonObject *g;
+      g_autoptr (GList) members = NULL;
+      if (!JSON_NODE_HOLDS_OBJECT (gnode))
+        {
+          g_set_error (error, PC_ERROR, PC_ERROR_INVALID_ARGS, "global: must be an object");
+          return FALSE;
+        }
+      g = json_node_get_object (gnode);
+      members = json_object_get_members (g);
       for (GList *l = members; l != NULL; l = l->next)
         {
           GVariant *v = setting_from_json (l->data, json_object_get_member (g, l->data), error);
@@ -1387,8 +1422,15 @@ pc_policy_manager_import_json (PcPolicyManager *self, const char *json, GError *
     }
   if (json_object_has_member (obj, "profiles"))
     {
-      JsonArray *arr = json_object_get_array_member (obj, "profiles");
-      for (guint i = 0; arr != NULL && i < json_array_get_length (arr); i++)
+      JsonNode *pnode = json_object_get_member (obj, "profiles");
+      JsonArray *arr;
+      if (!JSON_NODE_HOLDS_ARRAY (pnode))
+        {
+          g_set_error (error, PC_ERROR, PC_ERROR_INVALID_ARGS, "profiles: must be an array");
+          return FALSE;
+        }
+      arr = json_node_get_array (pnode);
+      for (guint i = 0; i < json_array_get_length (arr); i++)
         {
           GVariant *record = profile_from_json (json_array_get_element (arr, i), error);
           if (record == NULL)

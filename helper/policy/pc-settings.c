@@ -343,6 +343,34 @@ read_key (GKeyFile *kf, const char *name, const PcKeyInfo *info, GError **error)
   }
 }
 
+/* The 1-based line of key in group [global] of a key file's text, 0 if not found: GKeyFile
+ * does not say where a value came from, and people fix files by line. */
+static guint
+key_line (const char *text, const char *key)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  gboolean in_global = FALSE;
+  gsize key_len = strlen (key);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *l = lines[i];
+      while (*l == ' ' || *l == '\t')
+        l++;
+      if (*l == '[')
+        in_global = g_str_has_prefix (l, "[global]");
+      else if (in_global && strncmp (l, key, key_len) == 0)
+        {
+          const char *rest = l + key_len;
+          while (*rest == ' ' || *rest == '\t')
+            rest++;
+          if (*rest == '=')
+            return i + 1;
+        }
+    }
+  return 0;
+}
+
 GHashTable *
 pc_settings_read_keyfile (const char *path, GError **error)
 {
@@ -351,11 +379,17 @@ pc_settings_read_keyfile (const char *path, GError **error)
   g_autoptr (GHashTable) values
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_variant_unref);
   g_auto (GStrv) keys = NULL;
+  g_autofree char *text = NULL;
 
-  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local_error))
+  if (!g_file_get_contents (path, &text, NULL, &local_error))
     {
       if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         return g_steal_pointer (&values);
+      g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING, "%s: %s", path, local_error->message);
+      return NULL;
+    }
+  if (!g_key_file_load_from_data (kf, text, -1, G_KEY_FILE_NONE, &local_error))
+    {
       g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING, "%s: %s", path, local_error->message);
       return NULL;
     }
@@ -368,7 +402,8 @@ pc_settings_read_keyfile (const char *path, GError **error)
       if (!pc_setting_key_from_name (keys[i], &key))
         {
           g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING,
-                       "%s: [global] '%s': no such setting", path, keys[i]);
+                       "%s:%u: [global] '%s': no such setting", path, key_line (text, keys[i]),
+                       keys[i]);
           return NULL;
         }
       value = read_key (kf, keys[i], &key_info[key], &local_error);
@@ -376,8 +411,8 @@ pc_settings_read_keyfile (const char *path, GError **error)
         g_prefix_error (&local_error, "%s: ", keys[i]);
       if (value == NULL || !pc_setting_validate (keys[i], value, &local_error))
         {
-          g_set_error (error, PC_ERROR, local_error->code, "%s: [global] %s", path,
-                       local_error->message);
+          g_set_error (error, PC_ERROR, local_error->code, "%s:%u: [global] %s", path,
+                       key_line (text, keys[i]), local_error->message);
           return NULL;
         }
       g_hash_table_insert (values, g_strdup (keys[i]), g_steal_pointer (&value));
