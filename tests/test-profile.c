@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Profiles matched to real processes by every fingerprint kind: a copied binary at two paths,
  * a script run by two interpreters, a chrooted "flatpak" (busybox-static and .flatpak-info),
- * snap and AppImage environments, environment variables, command lines, prefixes and globs;
+ * snap and AppImage environments, a systemd unit's cgroup, environment variables, command
+ * lines, prefixes and globs;
  * the scoring order, deterministic ties, and automatic profiles named from .desktop files. */
 #define G_LOG_DOMAIN "portcullis-test"
 
@@ -441,6 +442,47 @@ test_desktop_naming (Fixture *f, gconstpointer data)
 }
 
 static void
+test_systemd_unit (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cg2 = attrib_find_cgroup2_root ();
+  g_autofree char *parent = NULL;
+  g_autofree char *unit_dir = NULL;
+  g_autofree char *fp_client = g_strconcat ("path:", client_path, NULL);
+  const char *fps_path[] = { fp_client, NULL };
+  const char *fps_unit[] = { "systemd-unit:demo.service", NULL };
+  const char *plain_argv[] = { client_path, "wait", NULL };
+  g_autofree char *id_path = NULL;
+  g_autofree char *id_unit = NULL;
+  g_autoptr (AttribChild) c = NULL;
+  g_autoptr (AttribChild) plain = NULL;
+
+  if (getuid () != 0 || cg2 == NULL)
+    {
+      g_test_skip ("needs root and a cgroup v2 hierarchy");
+      return;
+    }
+  /* A child cgroup of our own, named like a service: never the machine's cgroups. */
+  parent = g_strdup_printf ("%s/pc-profile-test-%08x", cg2, g_random_int ());
+  unit_dir = g_build_filename (parent, "demo.service", NULL);
+  g_assert_cmpint (g_mkdir (parent, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir (unit_dir, 0755), ==, 0);
+  {
+    const char *argv[] = { client_path, "--cgroup", unit_dir, "wait", NULL };
+    c = spawn (argv, NULL);
+  }
+  plain = spawn (plain_argv, NULL);
+  id_path = create (f, "Client", fps_path);
+  id_unit = create (f, "Demo service", fps_unit);
+  /* the unit (800) beats the executable (700); outside the unit only the path matches */
+  assert_match (f, c, id_unit);
+  assert_match (f, plain, id_path);
+  attrib_child_finish (c);
+  attrib_child_finish (plain);
+  g_assert_cmpint (g_rmdir (unit_dir), ==, 0);
+  g_assert_cmpint (g_rmdir (parent), ==, 0);
+}
+
+static void
 test_bad_fingerprints (Fixture *f, gconstpointer data)
 {
   struct
@@ -488,6 +530,7 @@ main (int argc, char **argv)
   ADD ("/profile/snap-and-appimage", test_snap_and_appimage);
   ADD ("/profile/env-cmdline-scoring", test_env_cmdline_scoring);
   ADD ("/profile/desktop-naming", test_desktop_naming);
+  ADD ("/profile/systemd-unit", test_systemd_unit);
   ADD ("/profile/bad-fingerprints", test_bad_fingerprints);
 #undef ADD
   ret = g_test_run ();
