@@ -213,6 +213,15 @@ test_load_errors (void)
       { "{\"version\": 1, \"lists\": [{\"id\": \"x\", \"file\": \"x.txt\", \"categories\": "
         "[\"MAL\"], \"size\": 1, \"sha256\": \"abc\"}]}",
         "sha256 must be 64 lower-case hex digits, not 'abc'" },
+      /* a known category before an unknown one must not half-accept the entry */
+      { "{\"version\": 1, \"lists\": [{\"id\": \"x\", \"file\": \"x.txt\", \"categories\": "
+        "[\"MAL\", \"EVIL\"], \"size\": 1, \"sha256\": "
+        "\"0000000000000000000000000000000000000000000000000000000000000000\"}]}",
+        "unknown category 'EVIL'" },
+      /* untrusted bytes in messages are escaped */
+      { "{\"version\": 1, \"lists\": [{\"id\": \"x\", \"file\": \"x\\u00e9\\n.txt\"}]}",
+        "bad file name 'x\\303\\251\\n.txt'" },
+      { "", "not a JSON object" },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS (indexes); i++)
@@ -220,6 +229,7 @@ test_load_errors (void)
         write_file (bad, "index.json", indexes[i][0]);
         g_assert_false (pc_intel_load_dir (intel, bad, &error));
         g_assert_nonnull (error);
+        g_assert_true (g_utf8_validate (error->message, -1, NULL));
         if (strstr (error->message, indexes[i][1]) == NULL)
           g_error ("index %u: '%s' does not say '%s'", i, error->message, indexes[i][1]);
         g_clear_error (&error);

@@ -109,7 +109,7 @@ pc_intel_updater_new (PcIntel *intel, const char *url, const char *keys_dir, con
 static gboolean
 decode_signature (const char *text, gsize len, guchar out[ED25519_SIG_LEN], GError **error)
 {
-  g_autofree char *s = g_strndup (text, len);
+  g_autofree char *s = text != NULL ? g_strndup (text, len) : g_strdup ("");
   g_autofree guchar *raw = NULL;
   gsize raw_len = 0;
   gsize n;

@@ -185,6 +185,20 @@ member_int (JsonObject *o, const char *name, gint64 *out)
   return TRUE;
 }
 
+/* An untrusted string for an error message: escaped to printable ASCII and cut short. */
+static char *
+printable (const char *s)
+{
+  g_autofree char *escaped = NULL;
+
+  if (s == NULL)
+    return g_strdup ("(missing or not a string)");
+  escaped = g_strescape (s, NULL);
+  if (strlen (escaped) > 80)
+    return g_strdup_printf ("%.77s...", escaped);
+  return g_steal_pointer (&escaped);
+}
+
 static PcIntelIndexEntry *
 index_entry_parse (JsonNode *node, guint i, GError **error)
 {
@@ -194,6 +208,7 @@ index_entry_parse (JsonNode *node, guint i, GError **error)
   gboolean has_size;
   PcIntelIndexEntry *e;
   const char *format;
+  g_autofree char *shown = NULL;
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
@@ -212,25 +227,27 @@ index_entry_parse (JsonNode *node, guint i, GError **error)
 
   if (!valid_id (e->id))
     g_set_error (error, PC_ERROR, PC_ERROR_CORRUPT, "lists[%u]: bad or missing id '%s'", i,
-                 e->id ? e->id : "");
+                 shown = printable (e->id));
   else if (!valid_file_name (e->file))
     g_set_error (error, PC_ERROR, PC_ERROR_CORRUPT, "list '%s': bad file name '%s'", e->id,
-                 e->file ? e->file : "");
+                 shown = printable (e->file));
   else if (!valid_sha256 (e->sha256))
     g_set_error (error, PC_ERROR, PC_ERROR_CORRUPT,
                  "list '%s': sha256 must be 64 lower-case hex digits, not '%s'", e->id,
-                 e->sha256 ? e->sha256 : "");
+                 shown = printable (e->sha256));
   else if (format == NULL || !pc_list_format_from_string (format, &e->format))
     g_set_error (error, PC_ERROR, PC_ERROR_CORRUPT, "list '%s': unknown format '%s'", e->id,
-                 format ? format : "(not a string)");
+                 shown = printable (format));
   else if (!has_size || size < 0 || (guint64)size > PC_INTEL_MAX_FILE_SIZE)
     g_set_error (error, PC_ERROR, PC_ERROR_CORRUPT, "list '%s': bad or missing size", e->id);
   else if (a == NULL || json_array_get_length (a) == 0)
     g_set_error (error, PC_ERROR, PC_ERROR_CORRUPT, "list '%s': no categories", e->id);
   else
     {
+      gboolean bad = FALSE;
+
       e->size = (guint64)size;
-      for (guint k = 0; k < json_array_get_length (a); k++)
+      for (guint k = 0; k < json_array_get_length (a) && !bad; k++)
         {
           JsonNode *c = json_array_get_element (a, k);
           const char *id
@@ -242,12 +259,13 @@ index_entry_parse (JsonNode *node, guint i, GError **error)
           if (cat == NULL)
             {
               g_set_error (error, PC_ERROR, PC_ERROR_CORRUPT, "list '%s': unknown category '%s'",
-                           e->id, id ? id : "(not a string)");
-              break;
+                           e->id, shown = printable (id));
+              bad = TRUE;
             }
-          e->categories |= cat->bit;
+          else
+            e->categories |= cat->bit;
         }
-      if (e->categories != 0)
+      if (!bad)
         return e;
     }
   index_entry_free (e);
@@ -270,13 +288,16 @@ pc_intel_index_parse (const char *data, gsize len, GError **error)
                    "index is too large (%" G_GSIZE_FORMAT " bytes)", len);
       return NULL;
     }
-  if (!json_parser_load_from_data (parser, data, (gssize)len, &local_error))
+  if (!json_parser_load_from_data (parser, data != NULL ? data : "", (gssize)len, &local_error))
     {
-      g_set_error (error, PC_ERROR, PC_ERROR_CORRUPT, "index is not valid JSON: %s",
-                   local_error->message);
+      g_autofree char *shown = printable (local_error->message);
+
+      g_set_error (error, PC_ERROR, PC_ERROR_CORRUPT, "index is not valid JSON: %s", shown);
       return NULL;
     }
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  /* an empty document parses, without a root */
+  if (json_parser_get_root (parser) == NULL
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
       g_set_error_literal (error, PC_ERROR, PC_ERROR_CORRUPT, "index is not a JSON object");
       return NULL;

@@ -17,6 +17,15 @@
 #include "pc-net-set.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+  /* a g_return_if_fail() in GLib means we passed it something bad */
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  return 0;
+}
 
 typedef struct
 {
