@@ -222,6 +222,9 @@ test_load_errors (void)
       { "{\"version\": 1, \"lists\": [{\"id\": \"x\", \"file\": \"x\\u00e9\\n.txt\"}]}",
         "bad file name 'x\\303\\251\\n.txt'" },
       { "", "not a JSON object" },
+      /* a list must not overwrite the index it came with */
+      { "{\"version\": 1, \"lists\": [{\"id\": \"x\", \"file\": \"index.json.sig\"}]}",
+        "bad file name 'index.json.sig'" },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS (indexes); i++)

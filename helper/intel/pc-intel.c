@@ -21,6 +21,7 @@
 
 #include "pc-intel.h"
 
+#include <glib/gstdio.h>
 #include <gnutls/crypto.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -129,11 +130,12 @@ valid_id (const char *s)
   return TRUE;
 }
 
-/* Plain names that are safe both as a path component and in a URL. */
+/* Plain names that are safe both as a path component and in a URL, and not the index's own. */
 static gboolean
 valid_file_name (const char *s)
 {
-  if (s == NULL || *s == '\0' || *s == '.' || strlen (s) > 128)
+  if (s == NULL || *s == '\0' || *s == '.' || strlen (s) > 128
+      || g_str_has_prefix (s, "index.json"))
     return FALSE;
   for (; *s; s++)
     if (!g_ascii_isalnum (*s) && *s != '-' && *s != '_' && *s != '.')
@@ -555,8 +557,12 @@ layer_load_custom (const char *path, GError **error)
   gsize len = 0;
   Sink sink = { NULL, NULL, PC_INTEL_CUSTOM };
   Layer *l;
+  GStatBuf st;
 
-  if (!g_file_get_contents (path, &data, &len, error))
+  /* refuse before reading it all in */
+  if (g_stat (path, &st) == 0 && (guint64)st.st_size > PC_INTEL_MAX_FILE_SIZE)
+    len = (gsize)st.st_size;
+  else if (!g_file_get_contents (path, &data, &len, error))
     return NULL;
   if (len > PC_INTEL_MAX_FILE_SIZE)
     {
