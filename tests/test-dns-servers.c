@@ -135,7 +135,7 @@ dns_test_servers_start (const char *const *extra)
       s->plain_port, s->tls_port, s->https_port, s->tls_port, s->https_port, s->dir, s->dir, s->dir,
       s->dir);
   for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
-    g_string_append_printf (conf, "  local-data: \"%s\"\n", extra[i]);
+    g_string_append_printf (conf, "  %s\n", extra[i]);
   write_file (s->dir, "unbound.conf", conf->str);
 
   g_spawn_async (s->dir, (char **)ub_argv, NULL,

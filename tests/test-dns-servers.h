@@ -15,7 +15,7 @@ typedef struct
   GPid pid;
 } DnsTestServers;
 
-/* extra: more unbound "local-data:" lines (zone data in presentation form), may be NULL */
+/* extra: more unbound server: lines ("local-data: \"x.test. 60 IN A 192.0.2.1\""), may be NULL */
 DnsTestServers *dns_test_servers_start (const char *const *extra);
 void dns_test_servers_stop (DnsTestServers *s);
 /* how many queries for name (e.g. "www.test.") and type ("A") unbound has logged */

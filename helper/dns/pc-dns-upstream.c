@@ -777,8 +777,9 @@ pc_dns_upstreams_new (const char *const *urls, const PcDnsUpstreamsConfig *confi
     {
       PcAddr *addr = &g_array_index (servers, PcAddr, i);
       char text[PC_ADDR_STRLEN];
-      g_autofree char *url = g_strdup_printf (addr->family == AF_INET6 ? "dns://[%s]" : "dns://%s",
-                                              pc_addr_to_string (addr, text));
+      g_autofree char *url = g_strdup_printf (
+          addr->family == AF_INET6 ? "dns://[%s]:%u" : "dns://%s:%u",
+          pc_addr_to_string (addr, text), config->system_port > 0 ? config->system_port : 53);
       g_autoptr (PcDnsUpstreamSpec) spec = pc_dns_upstream_spec_parse (url, NULL);
 
       if (spec != NULL)
@@ -844,9 +845,18 @@ attempt_cb (GBytes *reply, const GError *error, PcDnsUpstream *upstream, gpointe
 {
   Attempt *a = user_data;
 
-  if (reply == NULL)
+  if (reply == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       attempt_next (a, error);
+      return;
+    }
+  if (reply == NULL)
+    {
+      /* the list is being freed: no next upstream to try */
+      a->func (NULL, error, upstream, a->user_data);
+      g_bytes_unref (a->query);
+      g_ptr_array_unref (a->order);
+      g_free (a);
       return;
     }
   a->func (reply, NULL, upstream, a->user_data);

@@ -102,6 +102,7 @@ typedef struct
   const PcAddr *exclude;   /* our own listen addresses */
   guint n_exclude;
   guint attempt_timeout_ms; /* per upstream before trying the next; 0: 2000 */
+  guint16 system_port;      /* port of the resolv.conf servers; 0: 53 (tests use others) */
 } PcDnsUpstreamsConfig;
 
 PcDnsUpstreams *

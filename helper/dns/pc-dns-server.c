@@ -1,0 +1,1310 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "portcullis-dns"
+
+#include "pc-dns-server.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <linux/netfilter_ipv4.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pc-attrib.h"
+#include "pc-dns-message.h"
+#include "pc-dns-upstream.h"
+#include "pc-error.h"
+#include "pc-scope.h"
+
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST 80
+#endif
+
+#define MAX_TCP_CONNS 128
+#define TCP_IDLE_US (10 * G_USEC_PER_SEC)
+#define BLOCK_TTL 60
+#define EDE_BLOCKED 15 /* RFC 8914 info-code "Blocked" */
+
+static const char *const default_listen[] = { "127.0.0.17:53", "[::1]:53", NULL };
+static const char *const default_upstreams[] = { "system", NULL };
+static const char *const local_zones[]
+    = { "local", "lan", "home.arpa", "internal", "localdomain",
+        /* reverse zones of private ranges (RFC 6303): only the LAN's servers know them */
+        "10.in-addr.arpa", "168.192.in-addr.arpa", "254.169.in-addr.arpa", "d.f.ip6.arpa",
+        "8.e.f.ip6.arpa", "9.e.f.ip6.arpa", "a.e.f.ip6.arpa", "b.e.f.ip6.arpa", NULL };
+#define CANARY "use-application-dns.net"
+
+typedef struct
+{
+  PcDnsServer *server;
+  PcAddr addr;
+  guint16 port;
+  char *text;
+  int udp_fd;
+  int tcp_fd;
+  GSource *udp_src;
+  GSource *tcp_src;
+  char *error;
+} Listener;
+
+typedef struct
+{
+  gint ref;
+  PcDnsServer *server;
+  int fd;
+  GSource *src;
+  GByteArray *in;
+  GByteArray *out;
+  gboolean closed;
+  gint64 last_active;
+  guint pending;
+  PcFlowKey flow;
+} TcpConn;
+
+/* one question from one client, until it is answered */
+typedef struct
+{
+  PcDnsServer *server;
+  Listener *listener; /* UDP: reply through its socket */
+  TcpConn *conn;      /* TCP: reply on this connection (a reference) */
+  struct sockaddr_storage peer;
+  socklen_t peer_len;
+  PcFlowKey flow;
+  pid_t pid;
+  PcDnsMessage *query;
+  GBytes *wire;
+  gboolean local;
+  gsize max_len;
+} Ask;
+
+struct _PcDnsServer
+{
+  PcDnsServerConfig config;
+  char **listen;
+  char **upstream_urls;
+  char *resolv_conf;
+  GPtrArray *listeners; /* Listener */
+  GThread *thread;
+  GMainContext *context;
+  GMainLoop *loop;
+  PcDnsUpstreams *upstreams;
+  PcDnsCache *cache;
+  PcDnsMemory *memory;
+  PcAttrib *attrib;
+  char **search;
+  GHashTable *tcp_conns; /* TcpConn set */
+  GSource *sweep;
+  PcDnsPolicyFunc policy;
+  gpointer policy_data;
+  GMutex lock; /* stats and status across threads */
+  PcDnsServerStats stats;
+};
+
+/* ---- configuration -------------------------------------------------------------------------- */
+
+void
+pc_dns_server_config_init (PcDnsServerConfig *config)
+{
+  memset (config, 0, sizeof *config);
+  config->block_rebinding = TRUE;
+  config->block_reply = PC_DNS_BLOCK_NXDOMAIN;
+  config->attribute = TRUE;
+  pc_dns_cache_config_init (&config->cache);
+}
+
+gboolean
+pc_dns_parse_listen (const char *text, PcAddr *addr, guint16 *port, GError **error)
+{
+  g_autofree char *host = NULL;
+  const char *port_text = NULL;
+
+  if (text[0] == '[')
+    {
+      const char *end = strchr (text, ']');
+      if (end == NULL || (end[1] != '\0' && end[1] != ':'))
+        {
+          g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING,
+                       "listen address %s: unbalanced brackets", text);
+          return FALSE;
+        }
+      host = g_strndup (text + 1, (gsize)(end - text - 1));
+      port_text = end[1] == ':' ? end + 2 : NULL;
+    }
+  else if (strchr (text, ':') != NULL && strchr (text, ':') == strrchr (text, ':'))
+    {
+      const char *colon = strchr (text, ':');
+      host = g_strndup (text, (gsize)(colon - text));
+      port_text = colon + 1;
+    }
+  else
+    host = g_strdup (text);
+  if (!pc_addr_parse (host, addr))
+    {
+      g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING,
+                   "listen address %s: %s is not an IP address", text, host);
+      return FALSE;
+    }
+  *port = 53;
+  if (port_text != NULL)
+    {
+      guint64 p = 0;
+      if (!g_ascii_string_to_unsigned (port_text, 10, 0, 65535, &p, NULL))
+        {
+          g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING,
+                       "listen address %s: port %s is not 0-65535", text, port_text);
+          return FALSE;
+        }
+      *port = (guint16)p;
+    }
+  return TRUE;
+}
+
+gboolean
+pc_dns_name_is_local (const char *name, const char *const *search)
+{
+  for (guint i = 0; local_zones[i] != NULL; i++)
+    if (pc_dns_name_is_subdomain (name, local_zones[i]))
+      return TRUE;
+  /* 172.16.0.0/12 */
+  for (guint i = 16; i < 32; i++)
+    {
+      char zone[32];
+      g_snprintf (zone, sizeof zone, "%u.172.in-addr.arpa", i);
+      if (pc_dns_name_is_subdomain (name, zone))
+        return TRUE;
+    }
+  /* single-label names ("printer") only mean something on the LAN */
+  if (strchr (name, '.') == NULL && strcmp (name, ".") != 0)
+    return TRUE;
+  for (guint i = 0; search != NULL && search[i] != NULL; i++)
+    if (pc_dns_name_is_subdomain (name, search[i]))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+listener_free (gpointer p)
+{
+  Listener *l = p;
+
+  if (l->udp_src != NULL)
+    {
+      g_source_destroy (l->udp_src);
+      g_source_unref (l->udp_src);
+    }
+  if (l->tcp_src != NULL)
+    {
+      g_source_destroy (l->tcp_src);
+      g_source_unref (l->tcp_src);
+    }
+  if (l->udp_fd >= 0)
+    close (l->udp_fd);
+  if (l->tcp_fd >= 0)
+    close (l->tcp_fd);
+  g_free (l->text);
+  g_free (l->error);
+  g_free (l);
+}
+
+PcDnsServer *
+pc_dns_server_new (const PcDnsServerConfig *config, GError **error)
+{
+  g_autoptr (PcDnsServer) self = g_new0 (PcDnsServer, 1);
+  const char *const *listen = config->listen != NULL ? config->listen : default_listen;
+  const char *const *ups = config->upstreams != NULL ? config->upstreams : default_upstreams;
+
+  g_mutex_init (&self->lock);
+  self->config = *config;
+  if (self->config.cache.max_bytes == 0)
+    pc_dns_cache_config_init (&self->config.cache);
+  self->listen = g_strdupv ((char **)listen);
+  self->upstream_urls = g_strdupv ((char **)ups);
+  self->resolv_conf = g_strdup (config->resolv_conf);
+  self->config.listen = NULL;
+  self->config.upstreams = NULL;
+  self->config.resolv_conf = NULL;
+  self->listeners = g_ptr_array_new_with_free_func (listener_free);
+  self->memory = pc_dns_memory_new (65536, NULL, NULL);
+  self->tcp_conns = g_hash_table_new (NULL, NULL);
+
+  for (guint i = 0; self->listen[i] != NULL; i++)
+    {
+      Listener *l = g_new0 (Listener, 1);
+
+      l->server = self;
+      l->udp_fd = l->tcp_fd = -1;
+      l->text = g_strdup (self->listen[i]);
+      g_ptr_array_add (self->listeners, l);
+      if (!pc_dns_parse_listen (self->listen[i], &l->addr, &l->port, error))
+        return NULL;
+    }
+  /* the URLs are checked here, in the caller's thread, so errors reach it; the upstreams that
+   * serve are made again in the resolver thread, whose context they belong to */
+  for (guint i = 0; self->upstream_urls[i] != NULL; i++)
+    {
+      g_autoptr (PcDnsUpstreamSpec) spec
+          = pc_dns_upstream_spec_parse (self->upstream_urls[i], error);
+      if (spec == NULL)
+        return NULL;
+      if (spec->ca_file != NULL && !g_file_test (spec->ca_file, G_FILE_TEST_IS_REGULAR))
+        {
+          g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING,
+                       "dns server %s: ca file %s does not exist", spec->url, spec->ca_file);
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&self);
+}
+
+void
+pc_dns_server_set_policy_func (PcDnsServer *self, PcDnsPolicyFunc func, gpointer user_data)
+{
+  self->policy = func;
+  self->policy_data = user_data;
+}
+
+PcDnsMemory *
+pc_dns_server_get_memory (PcDnsServer *self)
+{
+  return self->memory;
+}
+
+/* ---- answering ------------------------------------------------------------------------------ */
+
+static void
+stats_add (PcDnsServer *self, guint64 *counter)
+{
+  g_mutex_lock (&self->lock);
+  (*counter)++;
+  g_mutex_unlock (&self->lock);
+}
+
+static void tcp_conn_unref (TcpConn *c);
+static void tcp_conn_write (TcpConn *c, const guint8 *data, gsize len);
+
+static void
+ask_free (Ask *a)
+{
+  if (a->conn != NULL)
+    {
+      a->conn->pending--;
+      tcp_conn_unref (a->conn);
+    }
+  g_clear_pointer (&a->query, pc_dns_message_free);
+  g_clear_pointer (&a->wire, g_bytes_unref);
+  g_free (a);
+}
+
+static void
+ask_send (Ask *a, GBytes *reply)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (reply, &len);
+  g_autoptr (GBytes) cut = NULL;
+
+  if (a->conn != NULL)
+    {
+      tcp_conn_write (a->conn, data, len);
+      return;
+    }
+  if (len > a->max_len)
+    {
+      /* too big for the client's UDP size: whole records go, TC tells it to ask over TCP */
+      g_autoptr (PcDnsMessage) msg = pc_dns_message_parse (data, len, NULL);
+      cut = msg != NULL ? pc_dns_message_build (msg, a->max_len, NULL) : NULL;
+      if (cut == NULL)
+        cut = pc_dns_build_error_reply (g_bytes_get_data (a->wire, NULL),
+                                        g_bytes_get_size (a->wire), PC_DNS_RCODE_SERVFAIL);
+      if (cut == NULL)
+        return;
+      data = g_bytes_get_data (cut, &len);
+    }
+  if (sendto (a->listener->udp_fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&a->peer,
+              a->peer_len)
+      < 0)
+    g_debug ("cannot answer over udp: %s", g_strerror (errno));
+}
+
+static void
+ask_reply_msg (Ask *a, PcDnsMessage *msg)
+{
+  g_autoptr (GBytes) b = pc_dns_message_build (msg, 0, NULL);
+
+  if (b != NULL)
+    ask_send (a, b);
+}
+
+static void
+add_ede (PcDnsMessage *reply, const char *reason)
+{
+  GByteArray *opt = g_byte_array_new ();
+  gsize rlen = reason != NULL ? MIN (strlen (reason), 200) : 0;
+  guint8 head[6] = { 0, 15, (guint8)((2 + rlen) >> 8), (guint8)(2 + rlen), 0, EDE_BLOCKED };
+
+  g_byte_array_append (opt, head, 6);
+  if (rlen > 0)
+    g_byte_array_append (opt, (const guint8 *)reason, (guint)rlen);
+  g_clear_pointer (&reply->edns_options, g_bytes_unref);
+  reply->edns_options = g_byte_array_free_to_bytes (opt);
+}
+
+static void
+ask_reply_blocked (Ask *a, const char *reason)
+{
+  PcDnsServer *self = a->server;
+  PcDnsQuestion *q = &g_array_index (a->query->questions, PcDnsQuestion, 0);
+  g_autoptr (PcDnsMessage) reply = NULL;
+
+  stats_add (self, &self->stats.blocked);
+  if (self->config.block_reply == PC_DNS_BLOCK_ZERO_ADDRESS)
+    {
+      static const guint8 zero[16] = { 0 };
+
+      reply = pc_dns_message_new_reply (a->query, PC_DNS_RCODE_NOERROR);
+      if (q->type == PC_DNS_TYPE_A)
+        pc_dns_message_add_record (reply, PC_DNS_SECTION_ANSWER, q->name, PC_DNS_TYPE_A,
+                                   PC_DNS_CLASS_IN, BLOCK_TTL, zero, 4);
+      else if (q->type == PC_DNS_TYPE_AAAA)
+        pc_dns_message_add_record (reply, PC_DNS_SECTION_ANSWER, q->name, PC_DNS_TYPE_AAAA,
+                                   PC_DNS_CLASS_IN, BLOCK_TTL, zero, 16);
+    }
+  else
+    reply = pc_dns_message_new_reply (a->query, PC_DNS_RCODE_NXDOMAIN);
+  if (reply->has_edns)
+    add_ede (reply, reason);
+  ask_reply_msg (a, reply);
+}
+
+static gboolean
+policy_blocks (Ask *a, const char *name, gboolean is_cname, char **reason)
+{
+  PcDnsServer *self = a->server;
+  PcDnsQuestion *q = &g_array_index (a->query->questions, PcDnsQuestion, 0);
+  PcDnsPolicyRequest req = {
+    .flow = &a->flow,
+    .pid = a->pid,
+    .qname = q->name,
+    .qtype = q->type,
+    .name = name,
+    .is_cname = is_cname,
+  };
+
+  if (self->policy == NULL)
+    return FALSE;
+  return self->policy (&req, reason, self->policy_data);
+}
+
+/* The last step for every asker: its id and spelling, the CNAME chain judged for it, its
+ * addresses remembered for it, and the answer sent. */
+static void
+ask_finish (Ask *a, GBytes *reply)
+{
+  PcDnsServer *self = a->server;
+  PcDnsQuestion *q = &g_array_index (a->query->questions, PcDnsQuestion, 0);
+  g_autoptr (GBytes) mine = NULL;
+  g_autoptr (PcDnsMessage) msg = NULL;
+  g_autofree char *lower = NULL; /* names are remembered in lower case */
+  gsize len;
+  const guint8 *data;
+
+  if (reply == NULL)
+    {
+      g_autoptr (GBytes) fail = pc_dns_build_error_reply (
+          g_bytes_get_data (a->wire, NULL), g_bytes_get_size (a->wire), PC_DNS_RCODE_SERVFAIL);
+      stats_add (self, &self->stats.servfail);
+      if (fail != NULL)
+        ask_send (a, fail);
+      ask_free (a);
+      return;
+    }
+  mine = pc_dns_reply_for_query (reply, g_bytes_get_data (a->wire, NULL),
+                                 g_bytes_get_size (a->wire));
+  data = g_bytes_get_data (mine, &len);
+  msg = pc_dns_message_parse (data, len, NULL);
+  if (msg != NULL)
+    {
+      GArray *an = msg->sections[PC_DNS_SECTION_ANSWER];
+
+      for (guint i = 0; i < an->len; i++)
+        {
+          PcDnsRecord *rec = &g_array_index (an, PcDnsRecord, i);
+
+          if (rec->type == PC_DNS_TYPE_CNAME)
+            {
+              char target[PC_DNS_NAME_STRLEN];
+              g_autofree char *reason = NULL;
+
+              pc_dns_name_wire_to_string (rec->rdata, rec->rdlen, target);
+              if (policy_blocks (a, target, TRUE, &reason))
+                {
+                  g_autofree char *why = g_strdup_printf (
+                      "%s (CNAME %s)", reason != NULL ? reason : "blocked", target);
+                  g_message ("blocked %s via CNAME %s for pid %d: %s", q->name, target, a->pid,
+                             why);
+                  ask_reply_blocked (a, why);
+                  ask_free (a);
+                  return;
+                }
+            }
+          else if (rec->type == PC_DNS_TYPE_A || rec->type == PC_DNS_TYPE_AAAA)
+            {
+              PcAddr addr = { .family = rec->type == PC_DNS_TYPE_A ? AF_INET : AF_INET6 };
+
+              memcpy (addr.b, rec->rdata, rec->rdlen);
+              if (lower == NULL)
+                lower = g_ascii_strdown (q->name, -1);
+              pc_dns_memory_add (self->memory, a->pid, &addr, lower, rec->ttl);
+            }
+        }
+    }
+  ask_send (a, mine);
+  ask_free (a);
+}
+
+/* Rebinding guard: strips LAN and localhost addresses from a public upstream's answer. Returns
+ * the bytes to use (reply itself when nothing changed). */
+static GBytes *
+guard_rebinding (PcDnsServer *self, const char *qname, GBytes *reply)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (reply, &len);
+  g_autoptr (PcDnsMessage) msg = pc_dns_message_parse (data, len, NULL);
+  GArray *an;
+  guint stripped = 0;
+
+  if (msg == NULL)
+    return g_bytes_ref (reply);
+  an = msg->sections[PC_DNS_SECTION_ANSWER];
+  for (guint i = an->len; i > 0; i--)
+    {
+      PcDnsRecord *rec = &g_array_index (an, PcDnsRecord, i - 1);
+      PcAddr addr = { 0 };
+      PcScope scope;
+
+      if (rec->type != PC_DNS_TYPE_A && rec->type != PC_DNS_TYPE_AAAA)
+        continue;
+      addr.family = rec->type == PC_DNS_TYPE_A ? AF_INET : AF_INET6;
+      memcpy (addr.b, rec->rdata, rec->rdlen);
+      pc_addr_unmap (&addr);
+      scope = pc_scope_classify (&addr);
+      if (scope == PC_SCOPE_LAN || scope == PC_SCOPE_LOCALHOST)
+        {
+          char text[PC_ADDR_STRLEN];
+          g_message ("rebinding guard: removed %s from the answer for %s",
+                     pc_addr_to_string (&addr, text), qname);
+          pc_dns_message_remove_record (msg, PC_DNS_SECTION_ANSWER, i - 1);
+          stripped++;
+        }
+    }
+  if (stripped == 0)
+    return g_bytes_ref (reply);
+  g_mutex_lock (&self->lock);
+  self->stats.rebinding_stripped += stripped;
+  g_mutex_unlock (&self->lock);
+  {
+    GBytes *b = pc_dns_message_build (msg, 0, NULL);
+    return b != NULL ? b : g_bytes_ref (reply);
+  }
+}
+
+static void
+waiter_cb (GBytes *reply, gpointer user_data)
+{
+  ask_finish (user_data, reply);
+}
+
+static void
+upstream_cb (GBytes *reply, const GError *error, PcDnsUpstream *upstream, gpointer user_data)
+{
+  Ask *a = user_data;
+  PcDnsServer *self = a->server;
+  g_autoptr (GBytes) processed = NULL;
+
+  if (reply != NULL)
+    {
+      PcDnsQuestion *q = &g_array_index (a->query->questions, PcDnsQuestion, 0);
+
+      if (self->config.block_rebinding && !pc_dns_upstream_is_system (upstream))
+        processed = guard_rebinding (self, q->name, reply);
+      else
+        processed = g_bytes_ref (reply);
+    }
+  else
+    g_message ("cannot resolve: %s", error->message);
+  /* caches it, answers everyone who waited for the same question, then this asker */
+  pc_dns_cache_finish (self->cache, a->query, processed);
+  ask_finish (a, processed);
+}
+
+static void
+prefetch_cb (GBytes *reply, const GError *error, PcDnsUpstream *upstream, gpointer user_data)
+{
+  Ask *a = user_data;
+  PcDnsServer *self = a->server;
+  g_autoptr (GBytes) processed = NULL;
+
+  if (reply != NULL)
+    processed = self->config.block_rebinding && !pc_dns_upstream_is_system (upstream)
+                    ? guard_rebinding (
+                        self, g_array_index (a->query->questions, PcDnsQuestion, 0).name, reply)
+                    : g_bytes_ref (reply);
+  pc_dns_cache_finish (self->cache, a->query, processed);
+  ask_free (a);
+}
+
+static void
+prefetch_waiter_cb (GBytes *reply, gpointer user_data)
+{
+  /* nobody waits for a refresh; the entry is replaced in the cache */
+}
+
+static void
+find_owner (PcDnsServer *self, Ask *a)
+{
+  PcSocketOwner owner = { 0 };
+
+  if (self->attrib != NULL && pc_attrib_find_owner (self->attrib, &a->flow, &owner))
+    a->pid = owner.pid;
+}
+
+/* Takes a. */
+static void
+handle_query (PcDnsServer *self, Ask *a, const guint8 *data, gsize len)
+{
+  g_autoptr (GError) error = NULL;
+  PcDnsQuestion *q;
+  g_autoptr (GBytes) hit = NULL;
+  g_autofree char *reason = NULL;
+  PcDnsCacheResult res;
+
+  stats_add (self, &self->stats.queries);
+  if (len >= 3 && (data[2] & 0x80) != 0)
+    {
+      ask_free (a); /* a response: never answered (no loops, no reflection) */
+      return;
+    }
+  a->query = pc_dns_message_parse (data, len, &error);
+  if (a->query == NULL || a->query->questions->len != 1)
+    {
+      g_autoptr (GBytes) reply = pc_dns_build_error_reply (data, len, PC_DNS_RCODE_FORMERR);
+
+      g_debug ("formerr: %s", error != NULL ? error->message : "not one question");
+      stats_add (self, &self->stats.formerr);
+      if (reply != NULL)
+        ask_send (a, reply);
+      ask_free (a);
+      return;
+    }
+  a->wire = g_bytes_new (data, len);
+  if (PC_DNS_OPCODE (a->query->flags) != 0)
+    {
+      g_autoptr (PcDnsMessage) reply = pc_dns_message_new_reply (a->query, PC_DNS_RCODE_NOTIMP);
+      ask_reply_msg (a, reply);
+      ask_free (a);
+      return;
+    }
+  if (a->conn == NULL)
+    a->max_len = a->query->has_edns ? CLAMP (a->query->edns_udp_size, 512, 1232) : 512;
+  q = &g_array_index (a->query->questions, PcDnsQuestion, 0);
+
+  if (pc_dns_name_equal (q->name, CANARY))
+    {
+      /* Firefox turns its own DoH off when this name does not resolve */
+      g_autoptr (PcDnsMessage) reply = pc_dns_message_new_reply (a->query, PC_DNS_RCODE_NXDOMAIN);
+      ask_reply_msg (a, reply);
+      ask_free (a);
+      return;
+    }
+
+  find_owner (self, a);
+  if (policy_blocks (a, q->name, FALSE, &reason))
+    {
+      g_message ("blocked %s for pid %d: %s", q->name, a->pid,
+                 reason != NULL ? reason : "no reason");
+      ask_reply_blocked (a, reason);
+      ask_free (a);
+      return;
+    }
+
+  a->local = pc_dns_name_is_local (q->name, (const char *const *)self->search);
+  res = pc_dns_cache_lookup (self->cache, a->query, data, len, &hit);
+  if (res != PC_DNS_CACHE_MISS)
+    {
+      if (res == PC_DNS_CACHE_HIT_PREFETCH
+          && !pc_dns_cache_join (self->cache, a->query, prefetch_waiter_cb, NULL))
+        {
+          /* refresh in the background with a copy of this question */
+          Ask *p = g_new0 (Ask, 1);
+
+          p->server = self;
+          p->query = pc_dns_message_parse (data, len, NULL);
+          p->wire = g_bytes_ref (a->wire);
+          pc_dns_upstreams_query (self->upstreams, p->wire, a->local, prefetch_cb, p);
+        }
+      ask_finish (a, hit);
+      return;
+    }
+  if (a->local)
+    stats_add (self, &self->stats.local);
+  if (pc_dns_cache_join (self->cache, a->query, waiter_cb, a))
+    return; /* someone asks upstream already */
+  pc_dns_upstreams_query (self->upstreams, a->wire, a->local, upstream_cb, a);
+}
+
+/* ---- UDP ------------------------------------------------------------------------------------ */
+
+static void
+sockaddr_to_addr (const struct sockaddr_storage *ss, PcAddr *addr, guint16 *port)
+{
+  memset (addr, 0, sizeof *addr);
+  if (ss->ss_family == AF_INET)
+    {
+      const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+      addr->family = AF_INET;
+      addr->v4 = sin->sin_addr;
+      *port = g_ntohs (sin->sin_port);
+    }
+  else
+    {
+      const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+      addr->family = AF_INET6;
+      addr->v6 = sin6->sin6_addr;
+      *port = g_ntohs (sin6->sin6_port);
+      pc_addr_unmap (addr);
+    }
+}
+
+/* The asking socket's flow as the firewall sees it: from the client to the address it sent to,
+ * which is the original destination when netfilter redirected the query to us. */
+static void
+fill_flow (Ask *a, guint8 proto, const Listener *l, const PcAddr *orig, guint16 orig_port)
+{
+  a->flow.proto = proto;
+  a->flow.direction = PC_DIR_OUTBOUND;
+  sockaddr_to_addr (&a->peer, &a->flow.laddr, &a->flow.lport);
+  a->flow.family = a->flow.laddr.family;
+  if (orig != NULL && orig->family != 0)
+    {
+      a->flow.raddr = *orig;
+      a->flow.rport = orig_port;
+    }
+  else
+    {
+      a->flow.raddr = l->addr;
+      a->flow.rport = l->port;
+    }
+}
+
+static gboolean
+udp_cb (gint fd, GIOCondition cond, gpointer user_data)
+{
+  Listener *l = user_data;
+
+  /* a bounded batch per wake-up so TCP and upstream answers get their turn */
+  for (guint budget = 0; budget < 64; budget++)
+    {
+      guint8 buf[65536];
+      union
+      {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE (sizeof (struct sockaddr_in6))];
+      } control;
+      Ask *a = g_new0 (Ask, 1);
+      struct iovec iov = { buf, sizeof buf };
+      struct msghdr mh = {
+        .msg_name = &a->peer,
+        .msg_namelen = sizeof a->peer,
+        .msg_iov = &iov,
+        .msg_iovlen = 1,
+        .msg_control = &control,
+        .msg_controllen = sizeof control,
+      };
+      ssize_t n = recvmsg (fd, &mh, MSG_DONTWAIT);
+      PcAddr orig = { 0 };
+      guint16 orig_port = 0;
+
+      if (n < 0)
+        {
+          g_free (a);
+          break;
+        }
+      a->server = l->server;
+      a->listener = l;
+      a->peer_len = mh.msg_namelen;
+      for (struct cmsghdr *c = CMSG_FIRSTHDR (&mh); c != NULL; c = CMSG_NXTHDR (&mh, c))
+        if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_ORIGDSTADDR)
+            || (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_ORIGDSTADDR))
+          {
+            struct sockaddr_storage ss = { 0 };
+            memcpy (&ss, CMSG_DATA (c), MIN (c->cmsg_len - CMSG_LEN (0), sizeof ss));
+            sockaddr_to_addr (&ss, &orig, &orig_port);
+          }
+      fill_flow (a, IPPROTO_UDP, l, &orig, orig_port);
+      handle_query (l->server, a, buf, (gsize)n);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- TCP (RFC 7766: pipelined queries, answers in any order) -------------------------------- */
+
+static void
+tcp_conn_close (TcpConn *c)
+{
+  if (c->closed)
+    return;
+  c->closed = TRUE;
+  if (c->src != NULL)
+    {
+      g_source_destroy (c->src);
+      g_clear_pointer (&c->src, g_source_unref);
+    }
+  close (c->fd);
+  c->fd = -1;
+  g_hash_table_remove (c->server->tcp_conns, c);
+  tcp_conn_unref (c);
+}
+
+static void
+tcp_conn_unref (TcpConn *c)
+{
+  if (!g_atomic_int_dec_and_test (&c->ref))
+    return;
+  g_byte_array_unref (c->in);
+  g_byte_array_unref (c->out);
+  g_free (c);
+}
+
+static gboolean tcp_conn_cb (gint fd, GIOCondition cond, gpointer user_data);
+
+static void
+tcp_conn_watch (TcpConn *c)
+{
+  GIOCondition cond = G_IO_IN | (c->out->len > 0 ? G_IO_OUT : 0);
+
+  if (c->closed)
+    return;
+  if (c->src != NULL)
+    {
+      g_source_destroy (c->src);
+      g_clear_pointer (&c->src, g_source_unref);
+    }
+  c->src = g_unix_fd_source_new (c->fd, cond);
+  g_source_set_callback (c->src, G_SOURCE_FUNC (tcp_conn_cb), c, NULL);
+  g_source_attach (c->src, c->server->context);
+}
+
+static void
+tcp_conn_flush (TcpConn *c)
+{
+  gboolean had = c->out->len > 0;
+
+  while (c->out->len > 0)
+    {
+      ssize_t n = send (c->fd, c->out->data, c->out->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+      if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        break;
+      if (n <= 0)
+        {
+          tcp_conn_close (c);
+          return;
+        }
+      g_byte_array_remove_range (c->out, 0, (guint)n);
+    }
+  if (had != (c->out->len > 0))
+    tcp_conn_watch (c);
+}
+
+static void
+tcp_conn_write (TcpConn *c, const guint8 *data, gsize len)
+{
+  guint8 frame[2] = { (guint8)(len >> 8), (guint8)len };
+
+  if (c->closed || len > 65535)
+    return;
+  g_byte_array_append (c->out, frame, 2);
+  g_byte_array_append (c->out, data, (guint)len);
+  c->last_active = g_get_monotonic_time ();
+  tcp_conn_flush (c);
+}
+
+static gboolean
+tcp_conn_cb (gint fd, GIOCondition cond, gpointer user_data)
+{
+  TcpConn *c = user_data;
+
+  if (cond & G_IO_OUT)
+    {
+      tcp_conn_flush (c);
+      if (c->closed)
+        return G_SOURCE_REMOVE;
+    }
+  if (cond & (G_IO_IN | G_IO_HUP | G_IO_ERR))
+    {
+      guint8 buf[16384];
+      ssize_t n = recv (c->fd, buf, sizeof buf, MSG_DONTWAIT);
+
+      if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return G_SOURCE_CONTINUE;
+      if (n <= 0)
+        {
+          tcp_conn_close (c);
+          return G_SOURCE_REMOVE;
+        }
+      c->last_active = g_get_monotonic_time ();
+      g_byte_array_append (c->in, buf, (guint)n);
+      g_atomic_int_inc (&c->ref);
+      while (!c->closed && c->in->len >= 2)
+        {
+          gsize len = (gsize)(c->in->data[0] << 8 | c->in->data[1]);
+          Ask *a;
+
+          if (c->in->len < len + 2)
+            break;
+          a = g_new0 (Ask, 1);
+          a->server = c->server;
+          a->conn = c;
+          a->max_len = 65535;
+          a->flow = c->flow;
+          g_atomic_int_inc (&c->ref);
+          c->pending++;
+          {
+            g_autofree guint8 *query = g_memdup2 (c->in->data + 2, len);
+            g_byte_array_remove_range (c->in, 0, (guint)len + 2);
+            handle_query (c->server, a, query, len);
+          }
+        }
+      {
+        gboolean closed = c->closed;
+        tcp_conn_unref (c);
+        if (closed)
+          return G_SOURCE_REMOVE;
+      }
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+tcp_accept_cb (gint fd, GIOCondition cond, gpointer user_data)
+{
+  Listener *l = user_data;
+  PcDnsServer *self = l->server;
+
+  for (;;)
+    {
+      struct sockaddr_storage peer = { 0 };
+      socklen_t pl = sizeof peer;
+      int cfd = accept4 (fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      TcpConn *c;
+      struct sockaddr_storage orig = { 0 };
+      socklen_t ol = sizeof orig;
+      PcAddr orig_addr = { 0 };
+      guint16 orig_port = 0;
+      Ask tmp = { 0 };
+
+      if (cfd < 0)
+        break;
+      if (g_hash_table_size (self->tcp_conns) >= MAX_TCP_CONNS)
+        {
+          close (cfd);
+          continue;
+        }
+      /* redirected by netfilter: the address the program meant (the firewall's flow key) */
+      if (getsockopt (cfd, peer.ss_family == AF_INET ? SOL_IP : SOL_IPV6,
+                      peer.ss_family == AF_INET ? SO_ORIGINAL_DST : IP6T_SO_ORIGINAL_DST, &orig,
+                      &ol)
+          == 0)
+        sockaddr_to_addr (&orig, &orig_addr, &orig_port);
+      c = g_new0 (TcpConn, 1);
+      c->ref = 1;
+      c->server = self;
+      c->fd = cfd;
+      c->in = g_byte_array_new ();
+      c->out = g_byte_array_new ();
+      c->last_active = g_get_monotonic_time ();
+      tmp.peer = peer;
+      fill_flow (&tmp, IPPROTO_TCP, l, &orig_addr, orig_port);
+      c->flow = tmp.flow;
+      g_hash_table_add (self->tcp_conns, c);
+      tcp_conn_watch (c);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+sweep_cb (gpointer user_data)
+{
+  PcDnsServer *self = user_data;
+  g_autoptr (GPtrArray) idle = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer key;
+  gint64 now = g_get_monotonic_time ();
+
+  g_hash_table_iter_init (&iter, self->tcp_conns);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      TcpConn *c = key;
+      if (c->pending == 0 && now - c->last_active > TCP_IDLE_US)
+        g_ptr_array_add (idle, c);
+    }
+  for (guint i = 0; i < idle->len; i++)
+    tcp_conn_close (idle->pdata[i]);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- start and stop ------------------------------------------------------------------------- */
+
+static socklen_t
+listener_sockaddr (const Listener *l, struct sockaddr_storage *ss)
+{
+  memset (ss, 0, sizeof *ss);
+  if (l->addr.family == AF_INET)
+    {
+      struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+      sin->sin_family = AF_INET;
+      sin->sin_port = g_htons (l->port);
+      sin->sin_addr = l->addr.v4;
+      return sizeof *sin;
+    }
+  else
+    {
+      struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+      sin6->sin6_family = AF_INET6;
+      sin6->sin6_port = g_htons (l->port);
+      sin6->sin6_addr = l->addr.v6;
+      return sizeof *sin6;
+    }
+}
+
+static gboolean
+listener_bind (Listener *l, GError **error)
+{
+  struct sockaddr_storage ss;
+  socklen_t sl = listener_sockaddr (l, &ss);
+  int one = 1;
+  int family = l->addr.family;
+
+  l->udp_fd = socket (family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  l->tcp_fd = socket (family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (l->udp_fd < 0 || l->tcp_fd < 0)
+    {
+      g_set_error (error, PC_ERROR, PC_ERROR_UNAVAILABLE, "%s: cannot make a socket: %s", l->text,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  setsockopt (l->tcp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  /* bursts of queries (a browser opening a page) should wait in the buffer, not be dropped */
+  setsockopt (l->udp_fd, SOL_SOCKET, SO_RCVBUF, &(int){ 1 << 20 }, sizeof (int));
+  if (family == AF_INET6)
+    {
+      setsockopt (l->udp_fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+      setsockopt (l->tcp_fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+      setsockopt (l->udp_fd, SOL_IPV6, IPV6_RECVORIGDSTADDR, &one, sizeof one);
+    }
+  else
+    setsockopt (l->udp_fd, SOL_IP, IP_RECVORIGDSTADDR, &one, sizeof one);
+  if (bind (l->udp_fd, (struct sockaddr *)&ss, sl) < 0)
+    {
+      g_set_error (error, PC_ERROR, PC_ERROR_UNAVAILABLE, "%s: cannot bind udp: %s", l->text,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  if (l->port == 0)
+    {
+      /* asked for any port (tests): TCP takes the one UDP got */
+      sl = sizeof ss;
+      getsockname (l->udp_fd, (struct sockaddr *)&ss, &sl);
+      sockaddr_to_addr (&ss, &l->addr, &l->port);
+    }
+  if (bind (l->tcp_fd, (struct sockaddr *)&ss, sl) < 0 || listen (l->tcp_fd, 64) < 0)
+    {
+      g_set_error (error, PC_ERROR, PC_ERROR_UNAVAILABLE, "%s: cannot bind tcp: %s", l->text,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gpointer
+thread_main (gpointer user_data)
+{
+  PcDnsServer *self = user_data;
+
+  g_main_context_push_thread_default (self->context);
+  g_main_loop_run (self->loop);
+
+  /* everything made in this context is freed in it: the upstreams first (their queries fail
+   * and finish in the cache), then the cache (its waiters are told), then the clients */
+  g_clear_pointer (&self->upstreams, pc_dns_upstreams_free);
+  g_clear_pointer (&self->cache, pc_dns_cache_free);
+  {
+    g_autoptr (GPtrArray) conns = g_ptr_array_new ();
+    GHashTableIter iter;
+    gpointer key;
+
+    g_hash_table_iter_init (&iter, self->tcp_conns);
+    while (g_hash_table_iter_next (&iter, &key, NULL))
+      g_ptr_array_add (conns, key);
+    for (guint i = 0; i < conns->len; i++)
+      tcp_conn_close (conns->pdata[i]);
+  }
+  g_clear_pointer (&self->attrib, pc_attrib_free);
+  g_ptr_array_set_size (self->listeners, 0);
+  if (self->sweep != NULL)
+    {
+      g_source_destroy (self->sweep);
+      g_clear_pointer (&self->sweep, g_source_unref);
+    }
+  g_main_context_pop_thread_default (self->context);
+  return NULL;
+}
+
+gboolean
+pc_dns_server_start (PcDnsServer *self, GError **error)
+{
+  PcDnsUpstreamsConfig uconf = { 0 };
+  g_autoptr (GArray) exclude = g_array_new (FALSE, TRUE, sizeof (PcAddr));
+  guint bound = 0;
+  g_autoptr (GString) errors = g_string_new (NULL);
+
+  self->context = g_main_context_new ();
+  self->loop = g_main_loop_new (self->context, FALSE);
+  g_main_context_push_thread_default (self->context);
+
+  for (guint i = 0; i < self->listeners->len; i++)
+    {
+      Listener *l = self->listeners->pdata[i];
+      g_autoptr (GError) bind_error = NULL;
+
+      if (!listener_bind (l, &bind_error))
+        {
+          g_warning ("dns: %s", bind_error->message);
+          l->error = g_strdup (bind_error->message);
+          g_string_append_printf (errors, "%s%s", errors->len > 0 ? "; " : "", bind_error->message);
+          continue;
+        }
+      bound++;
+      /* a resolv.conf that names us (we are the system's resolver) must not make us ask
+       * ourselves */
+      if (l->port == (self->config.system_port > 0 ? self->config.system_port : 53))
+        g_array_append_val (exclude, l->addr);
+      l->udp_src = g_unix_fd_source_new (l->udp_fd, G_IO_IN);
+      g_source_set_callback (l->udp_src, G_SOURCE_FUNC (udp_cb), l, NULL);
+      g_source_attach (l->udp_src, self->context);
+      l->tcp_src = g_unix_fd_source_new (l->tcp_fd, G_IO_IN);
+      g_source_set_callback (l->tcp_src, G_SOURCE_FUNC (tcp_accept_cb), l, NULL);
+      g_source_attach (l->tcp_src, self->context);
+    }
+
+  uconf.resolv_conf = self->resolv_conf;
+  uconf.exclude = (const PcAddr *)exclude->data;
+  uconf.n_exclude = exclude->len;
+  uconf.attempt_timeout_ms = self->config.attempt_timeout_ms;
+  uconf.system_port = self->config.system_port;
+  self->upstreams = pc_dns_upstreams_new ((const char *const *)self->upstream_urls, &uconf, error);
+  if (self->upstreams == NULL || bound == 0)
+    {
+      if (self->upstreams != NULL)
+        g_set_error (error, PC_ERROR, PC_ERROR_UNAVAILABLE, "the dns resolver could not listen: %s",
+                     errors->str);
+      g_main_context_pop_thread_default (self->context);
+      return FALSE;
+    }
+  self->search = g_strdupv ((char **)pc_dns_upstreams_get_search_domains (self->upstreams));
+  self->cache = pc_dns_cache_new (&self->config.cache, NULL, NULL);
+  if (self->config.attribute)
+    {
+      g_autoptr (GError) attrib_error = NULL;
+
+      self->attrib = pc_attrib_new (NULL, &attrib_error);
+      if (self->attrib == NULL)
+        g_warning ("dns: queries are not attributed to processes: %s", attrib_error->message);
+    }
+  self->sweep = g_timeout_source_new_seconds (5);
+  g_source_set_callback (self->sweep, sweep_cb, self, NULL);
+  g_source_attach (self->sweep, self->context);
+  g_main_context_pop_thread_default (self->context);
+
+  self->thread = g_thread_new ("pc-dns", thread_main, self);
+  return TRUE;
+}
+
+static char *
+build_status (PcDnsServer *self)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < self->listeners->len; i++)
+    {
+      Listener *l = self->listeners->pdata[i];
+      char addr[PC_ADDR_STRLEN];
+
+      if (l->error != NULL)
+        g_string_append_printf (s, "listener %s: not listening: %s\n", l->text, l->error);
+      else
+        g_string_append_printf (s,
+                                l->addr.family == AF_INET6 ? "listener [%s]:%u: udp, tcp\n"
+                                                           : "listener %s:%u: udp, tcp\n",
+                                pc_addr_to_string (&l->addr, addr), l->port);
+    }
+  if (self->upstreams != NULL)
+    {
+      g_autoptr (GArray) st = pc_dns_upstreams_get_status (self->upstreams);
+
+      for (guint i = 0; i < st->len; i++)
+        {
+          PcDnsUpstreamStatus *u = &g_array_index (st, PcDnsUpstreamStatus, i);
+          g_string_append_printf (s,
+                                  "upstream %s: %s, %u ms, %" G_GUINT64_FORMAT
+                                  " queries, %" G_GUINT64_FORMAT " failures%s%s\n",
+                                  u->label, u->reachable ? "reachable" : "unreachable",
+                                  u->latency_ms, u->queries, u->failures,
+                                  u->last_error != NULL && !u->reachable ? ": " : "",
+                                  u->last_error != NULL && !u->reachable ? u->last_error : "");
+        }
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* Runs func in the resolver thread and waits for it: upstream health and cache counters belong
+ * to that thread. */
+typedef struct
+{
+  PcDnsServer *server;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+  char *status;
+  PcDnsCacheStats cache;
+} SyncCall;
+
+static gboolean
+sync_status_cb (gpointer user_data)
+{
+  SyncCall *call = user_data;
+
+  call->status = build_status (call->server);
+  if (call->server->cache != NULL)
+    pc_dns_cache_get_stats (call->server->cache, &call->cache);
+  g_mutex_lock (&call->lock);
+  call->done = TRUE;
+  g_cond_signal (&call->cond);
+  g_mutex_unlock (&call->lock);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+sync_call (PcDnsServer *self, SyncCall *call)
+{
+  memset (call, 0, sizeof *call);
+  call->server = self;
+  g_mutex_init (&call->lock);
+  g_cond_init (&call->cond);
+  if (self->thread == NULL || g_main_context_is_owner (self->context))
+    sync_status_cb (call);
+  else
+    {
+      g_main_context_invoke (self->context, sync_status_cb, call);
+      g_mutex_lock (&call->lock);
+      while (!call->done)
+        g_cond_wait (&call->cond, &call->lock);
+      g_mutex_unlock (&call->lock);
+    }
+  g_mutex_clear (&call->lock);
+  g_cond_clear (&call->cond);
+}
+
+char *
+pc_dns_server_get_status (PcDnsServer *self)
+{
+  SyncCall call;
+
+  sync_call (self, &call);
+  return call.status;
+}
+
+GArray *
+pc_dns_server_get_bound (PcDnsServer *self)
+{
+  GArray *out = g_array_new (FALSE, TRUE, sizeof (PcFlowKey));
+
+  for (guint i = 0; i < self->listeners->len; i++)
+    {
+      Listener *l = self->listeners->pdata[i];
+      PcFlowKey k = { 0 };
+
+      if (l->error != NULL)
+        continue;
+      k.family = l->addr.family;
+      k.laddr = l->addr;
+      k.lport = l->port;
+      g_array_append_val (out, k);
+    }
+  return out;
+}
+
+void
+pc_dns_server_get_stats (PcDnsServer *self, PcDnsServerStats *stats)
+{
+  SyncCall call;
+
+  sync_call (self, &call);
+  g_free (call.status);
+  g_mutex_lock (&self->lock);
+  *stats = self->stats;
+  g_mutex_unlock (&self->lock);
+  stats->cache = call.cache;
+}
+
+static gboolean
+flush_cb (gpointer user_data)
+{
+  PcDnsServer *self = user_data;
+
+  pc_dns_cache_flush (self->cache);
+  pc_dns_memory_clear (self->memory);
+  return G_SOURCE_REMOVE;
+}
+
+void
+pc_dns_server_flush_cache (PcDnsServer *self)
+{
+  if (self->context != NULL && self->cache != NULL)
+    g_main_context_invoke (self->context, flush_cb, self);
+}
+
+static gboolean
+quit_cb (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+void
+pc_dns_server_free (PcDnsServer *self)
+{
+  if (self == NULL)
+    return;
+  if (self->thread != NULL)
+    {
+      g_main_context_invoke (self->context, quit_cb, self->loop);
+      g_thread_join (self->thread);
+    }
+  else
+    {
+      g_clear_pointer (&self->cache, pc_dns_cache_free);
+      g_clear_pointer (&self->upstreams, pc_dns_upstreams_free);
+      g_clear_pointer (&self->attrib, pc_attrib_free);
+    }
+  g_clear_pointer (&self->listeners, g_ptr_array_unref);
+  g_clear_pointer (&self->tcp_conns, g_hash_table_unref);
+  g_clear_pointer (&self->memory, pc_dns_memory_free);
+  g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_strfreev (self->listen);
+  g_strfreev (self->upstream_urls);
+  g_strfreev (self->search);
+  g_free (self->resolv_conf);
+  g_mutex_clear (&self->lock);
+  g_free (self);
+}

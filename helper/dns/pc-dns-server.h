@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The local resolver: listens on UDP and TCP (default 127.0.0.17:53 and [::1]:53), answers from
+ * the cache or the upstreams, and applies the firewall's view of DNS:
+ *  - split horizon: local names (.local, .lan, .home.arpa, .internal, private reverse zones and
+ *    the search domains of resolv.conf) go to the `system` servers, everything else to the
+ *    configured upstreams;
+ *  - rebinding guard (dns-block-rebinding, default on): addresses in LAN or localhost scope are
+ *    stripped from answers of public upstreams;
+ *  - the Firefox canary use-application-dns.net is answered NXDOMAIN (keep DoH off in apps);
+ *  - a policy hook judges the question and every CNAME target for the asking process; blocked
+ *    names get NXDOMAIN or 0.0.0.0/:: and an Extended DNS Error (RFC 8914, "Blocked") with the
+ *    reason when the client speaks EDNS;
+ *  - IP -> domain memory per asking process and global (pc-dns-memory.h).
+ *
+ * It runs in a thread of its own with its own GMainContext: DNS must keep answering while the
+ * main thread is busy (D-Bus, polkit, the store), and the upstream transports are callback state
+ * machines that never block, so one thread serves every query. Attribution uses a PcAttrib of
+ * its own (sock_diag + /proc, no BPF), because a PcAttrib belongs to one thread. */
+#pragma once
+
+#include <glib.h>
+
+#include "pc-dns-cache.h"
+#include "pc-dns-memory.h"
+#include "pc-net.h"
+
+G_BEGIN_DECLS
+
+typedef struct _PcDnsServer PcDnsServer;
+
+typedef enum
+{
+  PC_DNS_BLOCK_NXDOMAIN,
+  PC_DNS_BLOCK_ZERO_ADDRESS, /* A 0.0.0.0, AAAA ::, other types NODATA */
+} PcDnsBlockReply;
+
+typedef struct
+{
+  const PcFlowKey *flow; /* the asking socket, as the firewall sees its flow (outbound) */
+  pid_t pid;             /* the asking process, 0 when unknown */
+  const char *qname;     /* the question */
+  guint16 qtype;
+  const char *name; /* the name to judge: the question, or a CNAME target of its answer */
+  gboolean is_cname;
+} PcDnsPolicyRequest;
+
+/* Called in the resolver thread; must not block. Returns TRUE to block, with a reason for the
+ * log and the client (a new string, or NULL). */
+typedef gboolean (*PcDnsPolicyFunc) (const PcDnsPolicyRequest *request,
+                                     char **reason,
+                                     gpointer user_data);
+
+typedef struct
+{
+  const char *const *listen;    /* "ADDR[:PORT]", "[ADDR6][:PORT]"; NULL: the defaults */
+  const char *const *upstreams; /* URLs (pc-dns-upstream.h); NULL: just `system` */
+  const char *resolv_conf;      /* NULL: /etc/resolv.conf */
+  gboolean block_rebinding;
+  PcDnsBlockReply block_reply;
+  gboolean attribute; /* find the asking process (root: sock_diag + /proc) */
+  guint attempt_timeout_ms;
+  guint16 system_port;    /* port of the resolv.conf servers; 0: 53 (tests use others) */
+  PcDnsCacheConfig cache; /* all zero: pc_dns_cache_config_init () */
+} PcDnsServerConfig;
+
+/* the defaults: both listeners, `system`, rebinding guard on, NXDOMAIN, attribution on */
+void pc_dns_server_config_init (PcDnsServerConfig *config);
+
+/* Checks the configuration (listen addresses, upstream URLs, CA files): errors name the bad value.
+ * Nothing is bound yet. */
+PcDnsServer *pc_dns_server_new (const PcDnsServerConfig *config, GError **error);
+/* Set before start. */
+void pc_dns_server_set_policy_func (PcDnsServer *self, PcDnsPolicyFunc func, gpointer user_data);
+/* Binds and starts the thread. A listener that cannot bind (port taken) is reported in the status
+ * and the others keep going; FALSE only when none could bind. */
+gboolean pc_dns_server_start (PcDnsServer *self, GError **error);
+/* One line per listener and upstream, for logs and D-Bus; thread-safe, new string. */
+char *pc_dns_server_get_status (PcDnsServer *self);
+PcDnsMemory *pc_dns_server_get_memory (PcDnsServer *self);
+/* the listeners that are up, as bound (port resolved when 0 was asked for) */
+GArray *pc_dns_server_get_bound (PcDnsServer *self); /* of PcFlowKey: laddr/lport, proto */
+
+typedef struct
+{
+  guint64 queries;
+  guint64 blocked;
+  guint64 formerr;
+  guint64 rebinding_stripped;
+  guint64 local; /* split horizon: sent to system */
+  guint64 servfail;
+  PcDnsCacheStats cache;
+} PcDnsServerStats;
+void pc_dns_server_get_stats (PcDnsServer *self, PcDnsServerStats *stats);
+/* Empties the cache (from any thread; done in the resolver thread). */
+void pc_dns_server_flush_cache (PcDnsServer *self);
+void pc_dns_server_free (PcDnsServer *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PcDnsServer, pc_dns_server_free)
+
+/* "127.0.0.17:53", "[::1]:5353", "::1" (port 53) -> address and port */
+gboolean pc_dns_parse_listen (const char *text, PcAddr *addr, guint16 *port, GError **error);
+/* split horizon: is name answered by the system/LAN servers (search: extra local zones) */
+gboolean pc_dns_name_is_local (const char *name, const char *const *search);
+
+G_END_DECLS
