@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The test hook: compiled in, but off unless the environment variable PORTCULLIS_TEST_SOCKET
+ * names a path. Then the app listens on a unix socket at that path (mode 0600) for one command
+ * per connection and answers one line (JSON, "ok", or "error: ..."). It drives the app the way a
+ * person does: through its actions and widgets.
+ *
+ *   action NAME [GVARIANT]   activate an action: app.*, win.*, monitor.* (e.g.
+ *                            "action monitor.block uint64 7", "action win.show-page 'apps'")
+ *   dump                     what the window shows: page, banner, Monitor's apps and rows,
+ *                            the Apps page, the Settings page, the bandwidth graph (JSON)
+ *   screenshot PATH          the window as PNG
+ *   scheme light|dark|default   force the color scheme (AdwStyleManager)
+ *   select-app KEY           select an app in Monitor ("" for all)
+ *   search TEXT              Monitor's search entry
+ *   set KEY VALUE            change a setting through its row on the shown settings view (Apps
+ *                            page when shown, else Settings); KEY add-rule adds a rule
+ *   popup ID                 open a connection's context menu
+ *   size WIDTH HEIGHT        resize the window
+ *   bench-feed N             add N synthetic connections to the live model in one batch
+ *   bench-run SECONDS RATE   RATE synthetic connection events a second (half new, half byte
+ *                            updates) in batches every 100 ms, as the helper sends them, while
+ *                            the window draws every frame; answers frame-interval percentiles
+ *                            (ms), batch apply times and RSS (JSON). RATE 0 is the baseline.
+ */
+#define G_LOG_DOMAIN "portcullis"
+
+#include "config.h"
+
+#include "pc-test-hook.h"
+
+#include "pc-apps-page.h"
+#include "pc-bandwidth-graph.h"
+#include "pc-monitor-page.h"
+#include "pc-settings-view.h"
+#include "pc-window.h"
+
+#include <adwaita.h>
+#include <gio/gunixsocketaddress.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <string.h>
+
+struct _PcTestHook
+{
+  GSocketService *service;
+  char *path;
+};
+
+static PcWindow *
+window (void)
+{
+  GtkWindow *w = gtk_application_get_active_window (GTK_APPLICATION (g_application_get_default ()));
+
+  if (w == NULL)
+    {
+      GList *list = gtk_application_get_windows (GTK_APPLICATION (g_application_get_default ()));
+      w = list ? list->data : NULL;
+    }
+  return PC_IS_WINDOW (w) ? PC_WINDOW (w) : NULL;
+}
+
+static char *
+to_json (GVariant *value)
+{
+  g_autoptr (GVariant) owned = g_variant_ref_sink (value);
+
+  return json_gvariant_serialize_data (owned, NULL);
+}
+
+static char *
+dump (PcWindow *win)
+{
+  GVariantBuilder b;
+  const char *title = NULL, *detail = NULL;
+  gboolean shown = pc_window_get_banner (win, &title, &detail);
+  PcApplication *app = PC_APPLICATION (g_application_get_default ());
+  GtkWidget *bandwidth = pc_window_get_page_widget (win, "bandwidth");
+  GtkWidget *graph = NULL;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "page", g_variant_new_string (pc_window_get_page (win)));
+  g_variant_builder_add_parsed (&b, "{'banner', <{'shown': <%b>, 'title': <%s>, 'detail': <%s>}>}",
+                                shown, title, detail);
+  g_variant_builder_add (&b, "{sv}", "helper-state",
+                         g_variant_new_int32 (pc_application_get_helper_state (app)));
+  g_variant_builder_add (
+      &b, "{sv}", "monitor",
+      pc_monitor_page_dump (PC_MONITOR_PAGE (pc_window_get_page_widget (win, "monitor"))));
+  g_variant_builder_add (
+      &b, "{sv}", "apps",
+      pc_apps_page_dump (PC_APPS_PAGE (pc_window_get_page_widget (win, "apps"))));
+  g_variant_builder_add (
+      &b, "{sv}", "settings",
+      pc_settings_view_dump (PC_SETTINGS_VIEW (pc_window_get_page_widget (win, "settings"))));
+  /* the graph is inside the bandwidth page's box */
+  for (GtkWidget *w = bandwidth; w != NULL && graph == NULL;)
+    {
+      if (PC_IS_BANDWIDTH_GRAPH (w))
+        graph = w;
+      else if (gtk_widget_get_first_child (w) != NULL)
+        w = gtk_widget_get_first_child (w);
+      else
+        {
+          while (w != NULL && w != bandwidth && gtk_widget_get_next_sibling (w) == NULL)
+            w = gtk_widget_get_parent (w);
+          w = (w == NULL || w == bandwidth) ? NULL : gtk_widget_get_next_sibling (w);
+        }
+    }
+  if (graph != NULL)
+    g_variant_builder_add (&b, "{sv}", "bandwidth",
+                           pc_bandwidth_graph_dump (PC_BANDWIDTH_GRAPH (graph)));
+  return to_json (g_variant_builder_end (&b));
+}
+
+static char *
+screenshot (PcWindow *win, const char *path)
+{
+  GtkWidget *widget = GTK_WIDGET (win);
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  g_autoptr (GskRenderNode) node = NULL;
+  g_autoptr (GdkTexture) texture = NULL;
+
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+  if (node == NULL)
+    return g_strdup ("error: nothing to draw");
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (widget)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, (float)width, (float)height));
+  if (!gdk_texture_save_to_png (texture, path))
+    return g_strdup_printf ("error: cannot write %s", path);
+  return g_strdup ("ok");
+}
+
+/* ---- benchmark --------------------------------------------------------------------------- */
+
+typedef struct
+{
+  GSocketConnection *connection;
+  PcWindow *window;
+  GArray *frames;  /* gint64 µs between frames */
+  GArray *applies; /* gint64 µs per batch */
+  gint64 last_frame;
+  gint64 end;
+  guint rate;
+  guint tick_id;
+  guint timer_id;
+} Bench;
+
+static guint64 bench_next_id = G_GUINT64_CONSTANT (1) << 40;
+
+static GVariant *
+bench_record (guint64 id, guint64 bytes, gboolean ended)
+{
+  static const char *apps[] = { "firefox", "thunderbird",    "curl", "apt",       "spotify",
+                                "steam",   "signal-desktop", "code", "syncthing", "evolution" };
+  const char *app = apps[id % G_N_ELEMENTS (apps)];
+  g_autofree char *exe = g_strdup_printf ("/usr/bin/%s", app);
+  g_autofree char *domain
+      = g_strdup_printf ("host%u.example%u.com", (guint)(id % 997), (guint)(id % 13));
+  g_autofree char *address
+      = g_strdup_printf ("203.0.%u.%u", (guint)(id / 250 % 250), (guint)(id % 250));
+  GVariantDict d;
+
+  g_variant_dict_init (&d, NULL);
+  g_variant_dict_insert (&d, "id", "t", id);
+  g_variant_dict_insert (&d, "profile", "s", app);
+  g_variant_dict_insert (&d, "app-kind", "s", "native");
+  g_variant_dict_insert (&d, "app-id", "s", exe);
+  g_variant_dict_insert (&d, "exe", "s", exe);
+  g_variant_dict_insert (&d, "comm", "s", app);
+  g_variant_dict_insert (&d, "direction", "s", "outbound");
+  g_variant_dict_insert (&d, "protocol", "s", id % 5 == 0 ? "udp" : "tcp");
+  g_variant_dict_insert (&d, "remote-address", "s", address);
+  g_variant_dict_insert (&d, "remote-port", "q", (guint16)(id % 3 == 0 ? 80 : 443));
+  g_variant_dict_insert (&d, "domain", "s", id % 4 == 0 ? "" : domain);
+  g_variant_dict_insert (&d, "verdict", "s", id % 7 == 0 ? "block" : "allow");
+  g_variant_dict_insert (&d, "reason", "s", id % 7 == 0 ? "rule - L:ADS" : "default action: allow");
+  g_variant_dict_insert (&d, "bytes-in", "t", bytes * 3);
+  g_variant_dict_insert (&d, "bytes-out", "t", bytes);
+  g_variant_dict_insert (&d, "started", "x", g_get_real_time ());
+  g_variant_dict_insert (&d, "ended", "x", ended ? g_get_real_time () : (gint64)0);
+  g_variant_dict_insert (&d, "event", "s", "added");
+  return g_variant_dict_end (&d);
+}
+
+static PcLiveModel *
+live_model (void)
+{
+  return pc_application_get_live_model (PC_APPLICATION (g_application_get_default ()));
+}
+
+static gint64
+apply_batch (guint n_new, guint n_changed)
+{
+  GVariantBuilder b;
+  gint64 start;
+  g_autoptr (GVariant) batch = NULL;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < n_new; i++)
+    g_variant_builder_add_value (&b, bench_record (bench_next_id++, 100, FALSE));
+  for (guint i = 0; i < n_changed && bench_next_id > (G_GUINT64_CONSTANT (1) << 40); i++)
+    {
+      guint64 id
+          = (G_GUINT64_CONSTANT (1) << 40)
+            + g_random_int_range (0, (gint32)(bench_next_id - (G_GUINT64_CONSTANT (1) << 40)));
+      g_variant_builder_add_value (
+          &b, bench_record (id, (guint64)g_random_int_range (100, 100000), FALSE));
+    }
+  batch = g_variant_ref_sink (g_variant_builder_end (&b));
+  start = g_get_monotonic_time ();
+  pc_live_model_apply (live_model (), batch);
+  return g_get_monotonic_time () - start;
+}
+
+static int
+cmp_i64 (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+
+  return x < y ? -1 : x > y;
+}
+
+static double
+pct (GArray *values, double p)
+{
+  g_autoptr (GArray) sorted = NULL;
+
+  if (values->len == 0)
+    return 0;
+  sorted = g_array_copy (values);
+  g_array_sort (sorted, cmp_i64);
+  return g_array_index (sorted, gint64, MIN (sorted->len - 1, (guint)(p * sorted->len))) / 1000.0;
+}
+
+static guint64
+rss_kib (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return 0;
+  line = strstr (status, "VmRSS:");
+  return line ? g_ascii_strtoull (line + 6, NULL, 10) : 0;
+}
+
+static void
+bench_finish (Bench *bench)
+{
+  g_autofree char *json = NULL;
+  g_autofree char *out = NULL;
+  GOutputStream *stream = g_io_stream_get_output_stream (G_IO_STREAM (bench->connection));
+
+  gtk_widget_remove_tick_callback (GTK_WIDGET (bench->window), bench->tick_id);
+  g_clear_handle_id (&bench->timer_id, g_source_remove);
+  json = to_json (g_variant_new_parsed (
+      "{'rate': <%u>, 'frames': <%u>, 'frame-p50-ms': <%d>, 'frame-p95-ms': <%d>, "
+      "'frame-p99-ms': <%d>, 'frame-max-ms': <%d>, 'batches': <%u>, 'apply-p50-ms': <%d>, "
+      "'apply-p95-ms': <%d>, 'rows': <%u>, 'rss-kib': <%t>}",
+      bench->rate, bench->frames->len, pct (bench->frames, 0.5), pct (bench->frames, 0.95),
+      pct (bench->frames, 0.99), pct (bench->frames, 0.9999), bench->applies->len,
+      pct (bench->applies, 0.5), pct (bench->applies, 0.95),
+      g_list_model_get_n_items (pc_live_model_get_connections (live_model ())), rss_kib ()));
+  out = g_strconcat (json, "\n", NULL);
+  g_output_stream_write_all (stream, out, strlen (out), NULL, NULL, NULL);
+  g_io_stream_close (G_IO_STREAM (bench->connection), NULL, NULL);
+  g_object_unref (bench->connection);
+  g_array_unref (bench->frames);
+  g_array_unref (bench->applies);
+  g_free (bench);
+}
+
+static gboolean
+bench_tick_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer user_data)
+{
+  Bench *bench = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (bench->last_frame != 0)
+    {
+      gint64 interval = now - bench->last_frame;
+      g_array_append_val (bench->frames, interval);
+    }
+  bench->last_frame = now;
+  /* something changes every frame, as in a busy monitor */
+  gtk_widget_queue_draw (widget);
+  if (now >= bench->end)
+    {
+      bench->tick_id = 0;
+      bench_finish (bench);
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+bench_timer_cb (gpointer user_data)
+{
+  Bench *bench = user_data;
+  /* half new connections, half byte updates of existing ones */
+  gint64 took = apply_batch (bench->rate / 20, bench->rate / 20);
+
+  g_array_append_val (bench->applies, took);
+  return G_SOURCE_CONTINUE;
+}
+
+static char *
+bench_run (GSocketConnection *connection, PcWindow *win, const char *arg)
+{
+  guint seconds = 0, rate = 0;
+  Bench *bench;
+
+  if (sscanf (arg, "%u %u", &seconds, &rate) != 2 || seconds == 0)
+    return g_strdup ("error: bench-run SECONDS RATE");
+  bench = g_new0 (Bench, 1);
+  bench->connection = g_object_ref (connection);
+  bench->window = win;
+  bench->frames = g_array_new (FALSE, FALSE, sizeof (gint64));
+  bench->applies = g_array_new (FALSE, FALSE, sizeof (gint64));
+  bench->rate = rate;
+  bench->end = g_get_monotonic_time () + (gint64)seconds * G_USEC_PER_SEC;
+  bench->tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (win), bench_tick_cb, bench, NULL);
+  if (rate > 0)
+    bench->timer_id = g_timeout_add (100, bench_timer_cb, bench);
+  return NULL; /* answered when done */
+}
+
+static PcSettingsView *
+shown_settings_view (PcWindow *win)
+{
+  if (g_strcmp0 (pc_window_get_page (win), "apps") == 0)
+    return pc_apps_page_get_view (PC_APPS_PAGE (pc_window_get_page_widget (win, "apps")));
+  return PC_SETTINGS_VIEW (pc_window_get_page_widget (win, "settings"));
+}
+
+static char *
+run (GSocketConnection *connection, const char *line)
+{
+  g_auto (GStrv) argv = g_strsplit (line, " ", 2);
+  const char *cmd = argv[0];
+  const char *arg = argv[1] ? argv[1] : "";
+  PcWindow *win = window ();
+
+  if (win == NULL)
+    return g_strdup ("error: no window");
+  if (g_str_equal (cmd, "dump"))
+    return dump (win);
+  if (g_str_equal (cmd, "screenshot"))
+    return screenshot (win, arg);
+  if (g_str_equal (cmd, "scheme"))
+    {
+      AdwStyleManager *manager = adw_style_manager_get_default ();
+
+      adw_style_manager_set_color_scheme (
+          manager, g_str_equal (arg, "dark")    ? ADW_COLOR_SCHEME_FORCE_DARK
+                   : g_str_equal (arg, "light") ? ADW_COLOR_SCHEME_FORCE_LIGHT
+                                                : ADW_COLOR_SCHEME_DEFAULT);
+      return g_strdup ("ok");
+    }
+  if (g_str_equal (cmd, "select-app"))
+    return g_strdup (pc_monitor_page_select_app (
+                         PC_MONITOR_PAGE (pc_window_get_page_widget (win, "monitor")), arg)
+                         ? "ok"
+                         : "error: no such app");
+  if (g_str_equal (cmd, "search"))
+    {
+      pc_monitor_page_set_search (PC_MONITOR_PAGE (pc_window_get_page_widget (win, "monitor")),
+                                  arg);
+      return g_strdup ("ok");
+    }
+  if (g_str_equal (cmd, "popup"))
+    return g_strdup (
+        pc_monitor_page_popup_menu (PC_MONITOR_PAGE (pc_window_get_page_widget (win, "monitor")),
+                                    g_ascii_strtoull (arg, NULL, 10))
+            ? "ok"
+            : "error: no such connection");
+  if (g_str_equal (cmd, "size"))
+    {
+      int w = 0, h = 0;
+
+      if (sscanf (arg, "%d %d", &w, &h) != 2)
+        return g_strdup ("error: size WIDTH HEIGHT");
+      gtk_window_set_default_size (GTK_WINDOW (win), w, h);
+      return g_strdup ("ok");
+    }
+  if (g_str_equal (cmd, "set"))
+    {
+      g_auto (GStrv) kv = g_strsplit (arg, " ", 2);
+
+      if (kv[0] == NULL || kv[1] == NULL)
+        return g_strdup ("error: set KEY VALUE");
+      return g_strdup (pc_settings_view_test_set (shown_settings_view (win), kv[0], kv[1])
+                           ? "ok"
+                           : "error: no such row");
+    }
+  if (g_str_equal (cmd, "action"))
+    {
+      g_auto (GStrv) parts = g_strsplit (arg, " ", 2);
+      g_autoptr (GVariant) param = NULL;
+      g_autoptr (GError) error = NULL;
+      const char *pages[] = { "monitor", "apps", "settings", NULL };
+
+      if (parts[0] == NULL || parts[0][0] == '\0')
+        return g_strdup ("error: action NAME [GVARIANT]");
+      if (parts[1] != NULL)
+        {
+          param = g_variant_parse (NULL, parts[1], NULL, NULL, &error);
+          if (param == NULL)
+            return g_strdup_printf ("error: %s", error->message);
+        }
+      if (g_str_has_prefix (parts[0], "app."))
+        {
+          g_action_group_activate_action (G_ACTION_GROUP (g_application_get_default ()),
+                                          parts[0] + 4, param);
+          return g_strdup ("ok");
+        }
+      if (gtk_widget_activate_action_variant (GTK_WIDGET (win), parts[0], param))
+        return g_strdup ("ok");
+      for (guint i = 0; pages[i] != NULL; i++)
+        if (gtk_widget_activate_action_variant (pc_window_get_page_widget (win, pages[i]), parts[0],
+                                                param))
+          return g_strdup ("ok");
+      return g_strdup_printf ("error: no action %s", parts[0]);
+    }
+  if (g_str_equal (cmd, "bench-feed"))
+    {
+      guint n = (guint)g_ascii_strtoull (arg, NULL, 10);
+      gint64 took = apply_batch (n, 0);
+
+      return g_strdup_printf (
+          "{\"rows\": %u, \"apply-ms\": %.1f, \"rss-kib\": %" G_GUINT64_FORMAT "}",
+          g_list_model_get_n_items (pc_live_model_get_connections (live_model ())), took / 1000.0,
+          rss_kib ());
+    }
+  if (g_str_equal (cmd, "bench-run"))
+    return bench_run (connection, win, arg);
+  return g_strdup_printf ("error: unknown command %s", cmd);
+}
+
+static void
+read_line_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr (GSocketConnection) connection = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *line
+      = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), res, NULL, &error);
+  g_autofree char *answer = NULL;
+  g_autofree char *out = NULL;
+  GOutputStream *stream = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+
+  g_object_unref (source);
+  if (line == NULL)
+    return;
+  g_debug ("test hook: %s", line);
+  answer = run (connection, g_strstrip (line));
+  if (answer == NULL)
+    return; /* answered later */
+  out = g_strconcat (answer, "\n", NULL);
+  /* answers are small and the test reads them at once */
+  g_output_stream_write_all (stream, out, strlen (out), NULL, NULL, NULL);
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+}
+
+static gboolean
+incoming_cb (GSocketService *service,
+             GSocketConnection *connection,
+             GObject *source,
+             gpointer user_data)
+{
+  GDataInputStream *in
+      = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (connection)));
+
+  g_data_input_stream_read_line_async (in, G_PRIORITY_DEFAULT, NULL, read_line_cb,
+                                       g_object_ref (connection));
+  return TRUE;
+}
+
+PcTestHook *
+pc_test_hook_new (const char *path, GError **error)
+{
+  g_autoptr (GSocketAddress) address = g_unix_socket_address_new (path);
+  PcTestHook *hook = g_new0 (PcTestHook, 1);
+
+  g_unlink (path);
+  hook->path = g_strdup (path);
+  hook->service = g_socket_service_new ();
+  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (hook->service), address,
+                                      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL,
+                                      error))
+    {
+      pc_test_hook_free (hook);
+      return NULL;
+    }
+  g_chmod (path, 0600);
+  g_signal_connect (hook->service, "incoming", G_CALLBACK (incoming_cb), NULL);
+  g_socket_service_start (hook->service);
+  g_message ("test hook listening on %s", path);
+  return hook;
+}
+
+void
+pc_test_hook_free (PcTestHook *hook)
+{
+  if (hook->service != NULL)
+    {
+      g_socket_service_stop (hook->service);
+      g_socket_listener_close (G_SOCKET_LISTENER (hook->service));
+      g_unlink (hook->path);
+    }
+  g_clear_object (&hook->service);
+  g_free (hook->path);
+  g_free (hook);
+}

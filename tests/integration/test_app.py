@@ -1,0 +1,339 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The GTK app under Xvfb against the real helper on the sandbox's private system bus.
+
+The app runs in the client namespace with DBUS_SYSTEM_BUS_ADDRESS set (and a private session
+bus from dbus-run-session). The test drives it through its test hook: with
+PORTCULLIS_TEST_SOCKET set, the app answers one command per connection on that unix socket
+(app/pc-test-hook.c lists them: activate an action, change a setting through its row, dump what
+the window shows as JSON, save a PNG screenshot, force light or dark style).
+
+Screenshots of every page, light and dark, go to BUILD_DIR/meson-logs/screenshots/.
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from pctest import BUILD_DIR, SOURCE_DIR, pcsandbox, require_root
+
+POLICY = os.path.join(SOURCE_DIR, 'data', 'org.portcullis.Portcullis1.policy')
+CTL = os.path.join(BUILD_DIR, 'app', 'cli', 'portcullisctl')
+APP = os.path.join(BUILD_DIR, 'app', 'portcullis')
+NAME = 'org.portcullis.Portcullis1'
+P4 = pcsandbox.PEER_V4
+SHOTS = os.path.join(BUILD_DIR, 'meson-logs', 'screenshots')
+
+
+def start_xvfb():
+    """Xvfb on a free display (it picks one with -displayfd); returns (proc, ':N')."""
+    xvfb = shutil.which('Xvfb')
+    if xvfb is None:
+        raise unittest.SkipTest('Xvfb is not installed (Debian package xvfb)')
+    r, w = os.pipe()
+    proc = subprocess.Popen([xvfb, '-displayfd', str(w), '-screen', '0', '1280x860x24',
+                             '-nolisten', 'tcp', '-noreset'], pass_fds=(w,),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    os.close(w)
+    with os.fdopen(r) as f:
+        display = f.readline().strip()
+    if not display:
+        proc.kill()
+        proc.wait()
+        raise AssertionError('Xvfb did not report a display')
+    return proc, ':' + display
+
+
+class AppTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_root()
+        if not os.access(APP, os.X_OK):
+            raise unittest.SkipTest('the GTK app is not built (gtk4/libadwaita missing)')
+        os.makedirs(SHOTS, exist_ok=True)
+        cls.tmp = tempfile.mkdtemp(prefix='pc-app-test-')
+        os.chmod(cls.tmp, 0o755)
+        cls.sb = pcsandbox.Sandbox(BUILD_DIR, polkit_policies=[POLICY],
+                                   settings='[global]\ndefault-action=allow\n')
+        cls.sb.start()
+        cls.sb.wait_for_name(NAME, 10, cls.sb.helper_proc, cls.sb.helper_log_path)
+        cls.xvfb, cls.display = start_xvfb()
+        cls.hook = os.path.join(cls.tmp, 'hook.sock')
+        runtime = os.path.join(cls.tmp, 'runtime')
+        os.mkdir(runtime, 0o700)
+        env = {
+            'DISPLAY': cls.display, 'GDK_BACKEND': 'x11', 'GSK_RENDERER': 'cairo',
+            'GSETTINGS_BACKEND': 'memory',
+            'GSETTINGS_SCHEMA_DIR': os.path.join(BUILD_DIR, 'data'),
+            'PORTCULLIS_TEST_SOCKET': cls.hook, 'NO_AT_BRIDGE': '1', 'GTK_A11Y': 'none',
+            'XDG_RUNTIME_DIR': runtime, 'LANG': 'C.UTF-8', 'LC_ALL': 'C.UTF-8',
+            'G_MESSAGES_DEBUG': '',
+        }
+        cls.app_log = open(os.path.join(cls.sb.log_dir, 'app.log'), 'w+')
+        cls.app = cls.sb.client(['dbus-run-session', '--', APP], cgroup=False, env=env,
+                                stdout=cls.app_log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        deadline = time.monotonic() + 20
+        while not os.path.exists(cls.hook):
+            if cls.app.poll() is not None or time.monotonic() > deadline:
+                cls.tearDownClass()
+                raise AssertionError('the app did not start its test hook')
+            time.sleep(0.1)
+        cls.wait_for_window()
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, 'app', None) is not None and cls.app.poll() is None:
+            os.killpg(cls.app.pid, 15)
+            try:
+                cls.app.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(cls.app.pid, 9)
+                cls.app.wait()
+        if getattr(cls, 'xvfb', None) is not None:
+            cls.xvfb.terminate()
+            cls.xvfb.wait(10)
+        if getattr(cls, 'sb', None) is not None:
+            cls.sb.close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    # ---- driving the app ----
+
+    @classmethod
+    def cmd(cls, line, timeout=10):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(timeout)
+        s.connect(cls.hook)
+        s.sendall((line + '\n').encode())
+        data = b''
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        return data.decode().strip()
+
+    @classmethod
+    def ok(cls, line):
+        answer = cls.cmd(line)
+        if answer != 'ok':
+            raise AssertionError(f'{line!r}: {answer}')
+
+    @classmethod
+    def dump(cls):
+        return json.loads(cls.cmd('dump'))
+
+    @classmethod
+    def wait_for_window(cls):
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if cls.dump()['helper-state'] == 1:
+                    return
+            except (OSError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError('the app did not see the helper')
+            time.sleep(0.1)
+
+    def wait(self, pred, what, timeout=15):
+        deadline = time.monotonic() + timeout
+        while True:
+            d = self.dump()
+            got = pred(d)
+            if got:
+                return got
+            if time.monotonic() > deadline:
+                self.app_log.seek(0)
+                raise AssertionError(f'timed out waiting for {what}; app shows:\n'
+                                     f'{json.dumps(d, indent=1)[:6000]}\napp log:\n'
+                                     f'{self.app_log.read()[-3000:]}')
+            time.sleep(0.1)
+
+    def shoot(self, name):
+        """PNG screenshots of what the window shows now, light and dark."""
+        for scheme in ('light', 'dark'):
+            self.ok(f'scheme {scheme}')
+            time.sleep(0.6)
+            path = os.path.join(SHOTS, f'{name}-{scheme}.png')
+            self.ok(f'screenshot {path}')
+            self.assertGreater(os.path.getsize(path), 5000, path)
+        self.ok('scheme light')
+
+    def ctl(self, *args):
+        r = self.sb.client_run([CTL, *map(str, args)])
+        self.assertEqual(r.returncode, 0, (args, r.stdout, r.stderr))
+        return r.stdout
+
+    def curl(self, path, port=8080, timeout=5):
+        return self.sb.client_run(['curl', '-s', '-o', '/dev/null', '-m', str(timeout),
+                                   f'http://{P4}:{port}{path}'])
+
+    def page(self, name):
+        self.ok(f"action win.show-page '{name}'")
+        self.wait(lambda d: d['page'] == name, f'page {name}')
+
+    def curl_rows(self, d):
+        return [r for r in d['monitor']['rows']
+                if r['endpoint'] == P4 and r['port'] == 'tcp/8080']
+
+    # ---- tests (run in name order; they share the app) ----
+
+    def test_1_monitor_shows_traffic(self):
+        self.page('monitor')
+        self.wait(lambda d: d['monitor']['subscribed'], 'the connection subscription')
+        r = self.curl('/bytes/1000')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = self.wait(lambda d: [r for r in self.curl_rows(d) if r['bytes'] > 1000],
+                         'the curl connection and its bytes in Monitor')
+        row = rows[0]
+        self.assertEqual(row['verdict'], 'allow')
+        self.assertEqual(row['app-name'], 'curl')
+        self.assertGreater(row['bytes'], 1000)
+        apps = {a['key']: a for a in self.dump()['monitor']['apps']}
+        self.assertIn(row['app'], apps)
+        self.assertGreaterEqual(apps['']['active'] + len(rows), 1)
+        # the app's own list entry filters the table
+        self.ok(f"select-app {row['app']}")
+        d = self.wait(lambda d: d['monitor']['selected-app'] == row['app'] and d, 'app selection')
+        self.assertTrue(all(r['app'] == row['app'] for r in d['monitor']['rows']))
+        self.ok('search 8080')
+        d = self.wait(lambda d: d['monitor']['rows'] and d, 'search results')
+        self.assertTrue(all('8080' in r['port'] for r in d['monitor']['rows']))
+        self.shoot('monitor')
+        self.ok('search ')
+
+    def test_2_block_from_context_menu(self):
+        self.page('monitor')
+        self.ok('select-app ')
+        self.assertEqual(self.curl('/').returncode, 0)
+        row = self.wait(self.curl_rows, 'the curl connection')[0]
+        self.ok(f"popup {row['id']}")
+        time.sleep(0.5)
+        self.ok(f"screenshot {os.path.join(SHOTS, 'monitor-context-menu-light.png')}")
+        self.ok(f"action monitor.block uint64 {row['id']}")
+        deadline = time.monotonic() + 10
+        while f'- {P4}' not in self.ctl('rules', 'list', '--app', 'curl'):
+            self.assertLess(time.monotonic(), deadline, 'the block rule did not reach the helper')
+            time.sleep(0.1)
+        r = self.curl('/', timeout=3)
+        self.assertNotEqual(r.returncode, 0, 'the next connection was not blocked')
+        self.wait(lambda d: [x for x in self.curl_rows(d) if x['verdict'] == 'block'],
+                  'a blocked curl connection in Monitor')
+        self.ok('scheme dark')
+        time.sleep(0.6)
+        self.ok(f"screenshot {os.path.join(SHOTS, 'monitor-blocked-dark.png')}")
+        self.ok('scheme light')
+        # "Allow" replaces the block rule
+        self.ok(f"action monitor.allow uint64 {row['id']}")
+        deadline = time.monotonic() + 10
+        while True:
+            rules = self.ctl('rules', 'list', '--app', 'curl')
+            if f'+ {P4}' in rules and f'- {P4}' not in rules:
+                break
+            self.assertLess(time.monotonic(), deadline, rules)
+            time.sleep(0.1)
+        self.assertEqual(self.curl('/').returncode, 0)
+        self.ctl('rules', 'remove', '--app', 'curl', f'+ {P4}')
+        self.assertNotIn(P4, self.ctl('rules', 'list', '--app', 'curl'))
+
+    def test_3_app_override_persists(self):
+        self.assertEqual(self.curl('/').returncode, 0)
+        self.ok("action win.open-profile 'curl'")
+        self.wait(lambda d: d['page'] == 'apps' and d['apps']['view']['loaded']
+                  and d['apps']['view']['profile'] == 'curl', 'the curl app page')
+        d = self.dump()
+        self.assertIn('curl', d['apps']['profiles'])
+        pt = d['apps']['view']['settings']['prompt-timeout']
+        self.assertIn('Inherits global', pt[0])
+        self.shoot('apps')
+        self.ok('set prompt-timeout 42')
+        self.wait(lambda d: d['apps']['view']['settings']['prompt-timeout'][1] == 'profile',
+                  'the override on the app page')
+        self.ok('set block-p2p true')
+        self.wait(lambda d: d['apps']['view']['settings']['block-p2p'][1] == 'profile',
+                  'the block-p2p override')
+        shown = self.dump()['apps']['view']['settings']
+        self.assertTrue(shown['block-p2p'][0].startswith('On'), shown['block-p2p'])
+        info = json.loads(self.ctl('--json', 'app', 'show', 'curl'))
+        self.assertEqual(list(info['effective']['prompt-timeout']), [42, 'profile'])
+        # persists: the helper restarts and still has it
+        self.sb.stop_helper()
+        self.sb.start_helper()
+        self.sb.wait_for_name(NAME, 10, self.sb.helper_proc, self.sb.helper_log_path)
+        info = json.loads(self.ctl('--json', 'app', 'show', 'curl'))
+        self.assertEqual(list(info['effective']['prompt-timeout']), [42, 'profile'])
+        self.assertEqual(list(info['effective']['block-p2p']), [True, 'profile'])
+        self.wait(lambda d: d['helper-state'] == 1 and not d['banner']['shown'], 'the helper back')
+        # back to the global value through the same row
+        self.ok('set block-p2p inherit')
+        deadline = time.monotonic() + 10
+        while json.loads(self.ctl('--json', 'app', 'show', 'curl'))['effective']['block-p2p'][1] \
+                == 'profile':
+            self.assertLess(time.monotonic(), deadline, 'block-p2p override was not removed')
+            time.sleep(0.1)
+
+    def test_4_invalid_rule_shows_error(self):
+        self.ok("action win.open-profile 'curl'")
+        self.wait(lambda d: d['apps']['view']['loaded'] and d['apps']['view']['profile'] == 'curl',
+                  'the curl app page')
+        before = self.ctl('--json', 'rules', 'list', '--app', 'curl')
+        self.ok('set add-rule + exa mple..com tcp/99999')
+        d = self.wait(lambda d: d['apps']['view']['rule-error'] and d, 'the inline rule error')
+        # the helper's reason, naming what was wrong
+        self.assertIn('exa mple..com', d['apps']['view']['rule-error'])
+        self.assertEqual(self.ctl('--json', 'rules', 'list', '--app', 'curl'), before)
+        self.shoot('apps-rule-error')
+        # a good rule clears the error and is listed
+        self.ok('set add-rule - 192.0.2.7 tcp/25')
+        self.wait(lambda d: not d['apps']['view']['rule-error']
+                  and '- 192.0.2.7 tcp/25' in d['apps']['view'].get('rules', []),
+                  'the new rule on the app page')
+        self.ctl('rules', 'remove', '--app', 'curl', '- 192.0.2.7 tcp/25')
+
+    def test_5_settings_page(self):
+        self.page('settings')
+        d = self.wait(lambda d: d['settings']['loaded'] and d, 'the global settings')
+        da = d['settings']['settings']['default-action']
+        self.assertTrue(da[0].startswith('Allow'), da)
+        self.assertEqual(da[1], 'admin')
+        self.shoot('settings')
+        self.page('history')
+        self.shoot('history')
+
+    def test_6_bandwidth_graph(self):
+        self.page('bandwidth')
+        self.wait(lambda d: d['monitor']['subscribed'], 'the subscription for the graph')
+        r = self.curl('/bytes/3000000', timeout=20)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait(lambda d: d['bandwidth']['total'] > 2_000_000, 'the transfer in the graph')
+        time.sleep(1.2)
+        self.shoot('bandwidth')
+
+    def test_7_banner_follows_the_helper(self):
+        self.page('monitor')
+        self.assertFalse(self.dump()['banner']['shown'])
+        self.sb.stop_helper()
+        d = self.wait(lambda d: d['banner']['shown'] and d, 'the banner')
+        self.assertIn('not running', d['banner']['title'])
+        self.assertIn('systemctl start portcullisd', d['banner']['detail'])
+        time.sleep(0.5)
+        self.shoot('banner')
+        self.sb.start_helper()
+        self.sb.wait_for_name(NAME, 10, self.sb.helper_proc, self.sb.helper_log_path)
+        self.wait(lambda d: not d['banner']['shown'] and d['monitor']['subscribed'],
+                  'the banner to go and the subscription to come back')
+        # live again: new traffic shows up
+        self.assertEqual(self.curl('/bytes/10').returncode, 0)
+        self.wait(lambda d: [r for r in self.curl_rows(d) if r['live'] or r['verdict']],
+                  'traffic after the helper came back')
+
+
+if __name__ == '__main__':
+    pcsandbox.unittest_main()
