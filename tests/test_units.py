@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Checks the built systemd unit and D-Bus activation file of portcullisd.
+
+  test_units.py BUILD_DIR SBINDIR
+
+systemd-analyze verify must load the unit without a single warning (it exits 0 on unknown keys
+and only prints them, so any output fails). It checks that ExecStart= exists, so the unit is
+verified with the built helper in place of SBINDIR/portcullisd. meson registers this test only
+where systemd-analyze exists (Debian: package systemd; no running systemd is needed).
+"""
+import configparser
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+
+def fail(msg):
+    print(f'FAIL: {msg}')
+    sys.exit(1)
+
+
+def main():
+    build_dir, sbindir = sys.argv[1:3]
+    unit_path = os.path.join(build_dir, 'data', 'portcullisd.service')
+    activation_path = os.path.join(build_dir, 'data', 'org.portcullis.Portcullis1.service')
+    installed_exe = os.path.join(sbindir, 'portcullisd')
+    built_exe = os.path.join(build_dir, 'helper', 'portcullisd')
+
+    unit = open(unit_path).read()
+    if f'ExecStart={installed_exe} ' not in unit:
+        fail(f'{unit_path}: ExecStart= does not start {installed_exe}')
+    for line in ('Type=dbus', 'BusName=org.portcullis.Portcullis1', 'StateDirectory=portcullis',
+                 'ProtectSystem=strict', 'ProtectHome=yes', 'PrivateTmp=yes',
+                 'NoNewPrivileges=yes'):
+        if line not in unit.splitlines():
+            fail(f'{unit_path}: no line {line}')
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = os.path.join(tmp, 'portcullisd.service')
+        with open(copy, 'w') as f:
+            f.write(unit.replace(f'ExecStart={installed_exe} ', f'ExecStart={built_exe} '))
+        res = subprocess.run([shutil.which('systemd-analyze'), 'verify', '--man=no', copy],
+                             capture_output=True, text=True)
+        out = (res.stdout + res.stderr).strip()
+        print(f'systemd-analyze verify: exit {res.returncode}\n{out}')
+        if res.returncode != 0 or out:
+            fail('systemd-analyze verify reported problems with portcullisd.service')
+
+    # The activation file: what dbus-daemon reads to start the helper on the first call.
+    kf = configparser.ConfigParser(interpolation=None)
+    kf.optionxform = str
+    kf.read(activation_path)
+    want = {'Name': 'org.portcullis.Portcullis1', 'Exec': installed_exe, 'User': 'root',
+            'SystemdService': 'portcullisd.service'}
+    got = dict(kf['D-BUS Service']) if kf.has_section('D-BUS Service') else {}
+    if got != want:
+        fail(f'{activation_path}: [D-BUS Service] is {got}, expected {want}')
+    print('portcullisd.service and org.portcullis.Portcullis1.service: ok')
+
+
+if __name__ == '__main__':
+    main()
