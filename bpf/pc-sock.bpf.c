@@ -57,6 +57,7 @@ pc_record_cookie (__u64 cookie)
   struct pc_bpf_owner o = {};
 
   pc_fill_owner (&o);
+  o.cookie = cookie;
   bpf_map_update_elem (&pc_owners, &cookie, &o, BPF_ANY);
 }
 
@@ -143,6 +144,7 @@ pc_sock_addr_hook (struct bpf_sock_addr *ctx, int v6)
   __u64 cookie = bpf_get_socket_cookie (ctx);
 
   pc_fill_owner (&o);
+  o.cookie = cookie;
   bpf_map_update_elem (&pc_owners, &cookie, &o, BPF_ANY);
   if (ctx->protocol == IPPROTO_UDP || ctx->protocol == IPPROTO_UDPLITE)
     pc_record_udp_flow (ctx, &o, v6);
@@ -177,8 +179,52 @@ pc_sendmsg6 (struct bpf_sock_addr *ctx)
   return pc_sock_addr_hook (ctx, 1);
 }
 
-/* No TCP equivalent of pc_udp_flows (e.g. a sockops program on BPF_SOCK_OPS_TCP_CONNECT_CB):
- * a TCP flow's first packet is a SYN that the kernel sends on behalf of a live socket, and when
- * that socket is closed before the SYN is judged, nothing more will follow that needs a
- * decision (the peer's SYN-ACK gets a RST). So sock_diag always finds the socket of a TCP flow
- * worth attributing, and the cookie map covers it. */
+/* Outbound TCP: BPF_SOCK_OPS_TCP_CONNECT_CB runs after the source port is chosen and before the
+ * SYN leaves, in the connecting task. Recording the 4-tuple here lets the helper find the owner
+ * of a SYN with one map lookup instead of a sock_diag request (two system calls per new flow on
+ * the packet path). The owner is the one the connect hook just stored for the socket's cookie. */
+SEC ("sockops")
+int
+pc_sockops (struct bpf_sock_ops *skops)
+{
+  struct pc_bpf_flow f = {};
+  struct pc_bpf_owner *o;
+  __u64 cookie;
+
+  if (skops->op != BPF_SOCK_OPS_TCP_CONNECT_CB)
+    return 1;
+  cookie = bpf_get_socket_cookie (skops);
+  o = bpf_map_lookup_elem (&pc_owners, &cookie);
+  if (o == NULL)
+    return 1;
+  f.netns = bpf_get_netns_cookie (skops);
+  f.proto = IPPROTO_TCP;
+  f.lport = (__u16)skops->local_port;                      /* host order */
+  f.rport = bpf_ntohs ((__u16)(skops->remote_port >> 16)); /* network order, high half */
+  if (skops->family == PC_BPF_AF_INET)
+    {
+      f.family = PC_BPF_AF_INET;
+      f.raddr[0] = skops->remote_ip4;
+    }
+  else
+    {
+      __u32 a0 = skops->remote_ip6[0], a1 = skops->remote_ip6[1];
+      __u32 a2 = skops->remote_ip6[2], a3 = skops->remote_ip6[3];
+
+      if (a0 == 0 && a1 == 0 && a2 == bpf_htonl (0xffff))
+        {
+          f.family = PC_BPF_AF_INET;
+          f.raddr[0] = a3;
+        }
+      else
+        {
+          f.family = PC_BPF_AF_INET6;
+          f.raddr[0] = a0;
+          f.raddr[1] = a1;
+          f.raddr[2] = a2;
+          f.raddr[3] = a3;
+        }
+    }
+  bpf_map_update_elem (&pc_udp_flows, &f, o, BPF_ANY);
+  return 1;
+}

@@ -50,7 +50,7 @@ PcAttribBpf *
 pc_attrib_bpf_new (const char *cgroup_path, GError **error)
 {
   g_autoptr (PcAttribBpf) self = g_new0 (PcAttribBpf, 1);
-  struct bpf_program *progs[7];
+  struct bpf_program *progs[8];
   struct statfs sfs;
   int cgfd;
   int err;
@@ -92,6 +92,7 @@ pc_attrib_bpf_new (const char *cgroup_path, GError **error)
   progs[4] = self->skel->progs.pc_connect6;
   progs[5] = self->skel->progs.pc_sendmsg4;
   progs[6] = self->skel->progs.pc_sendmsg6;
+  progs[7] = self->skel->progs.pc_sockops;
   for (guint i = 0; i < G_N_ELEMENTS (progs); i++)
     {
       /* BPF links attach with BPF_F_ALLOW_MULTI semantics next to other programs (systemd's)

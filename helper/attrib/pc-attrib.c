@@ -211,6 +211,19 @@ pc_attrib_find_owner (PcAttrib *self, const PcFlowKey *key, PcSocketOwner *out)
   if (key->proto == IPPROTO_ICMP || key->proto == IPPROTO_ICMPV6)
     return pc_attrib_find_ping_owner (self, key, out);
 
+  /* Outbound TCP: the sockops hook recorded the SYN's 4-tuple with the connecting task, so no
+   * sock_diag request is needed (it is the costliest step on the packet path). */
+  if (self->bpf != NULL && self->netns_cookie != 0 && key->proto == IPPROTO_TCP
+      && key->direction == PC_DIR_OUTBOUND
+      && pc_attrib_bpf_lookup_udp_flow (self->bpf, self->netns_cookie, key, &o))
+    {
+      out->found_socket = TRUE;
+      out->cookie = o.cookie;
+      out->uid = (uid_t)o.uid;
+      pc_owner_from_bpf (out, &o);
+      return TRUE;
+    }
+
   if (pc_sock_diag_lookup (self->diag, key, &diag))
     {
       out->found_socket = TRUE;

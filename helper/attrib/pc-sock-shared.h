@@ -20,9 +20,10 @@ struct pc_bpf_owner
   __u32 uid;
   __u32 flags;
   char comm[16];
+  __u64 cookie; /* the socket's cookie (flow maps: which socket the flow belongs to) */
 };
 
-/* Key of the unconnected-UDP flow map. Explicit padding: BPF hashes every byte of the key. */
+/* Key of the flow map (unconnected UDP from the sendmsg hooks, outbound TCP from sockops). Explicit padding: BPF hashes every byte of the key. */
 struct pc_bpf_flow
 {
   __u64 netns; /* network namespace cookie (SO_NETNS_COOKIE) */
