@@ -392,8 +392,9 @@ class BusPolicyTests(unittest.TestCase):
     def test_only_root_owns_anyone_calls(self):
         require_root()
         pcsandbox.ensure_test_user('pctest')
-        with pcsandbox.Sandbox(BUILD_DIR, polkit_policies=[POLICY], bus_strict=True,
-                               bus_policy_dirs=[BUS_POLICY_DIR]) as sb:
+        pcsandbox.ensure_test_user('pcmon')
+        with pcsandbox.Sandbox(BUILD_DIR, polkit_policies=[POLICY], polkit_rules=RULES,
+                               bus_strict=True, bus_policy_dirs=[BUS_POLICY_DIR]) as sb:
             sb.wait_for_name(NAME, 10, sb.helper_proc, sb.helper_log_path)
             r = call(sb, 'Status')
             self.assertTrue(r['ok'], r)
@@ -402,6 +403,24 @@ class BusPolicyTests(unittest.TestCase):
             self.assertEqual(r['error'], ERR + 'AccessDenied', r)
             r = dbus_tool(sb, 'own', NAME, user='pctest')
             self.assertEqual(r['error'], 'org.freedesktop.DBus.Error.AccessDenied', r)
+            # an unprivileged subscriber that polkit allows gets the unicast signals through
+            # the deny-by-default bus
+            proc = sb.client([PYTHON, PCDBUS, 'subscribe', '--until-ids', '1', '--remote-port',
+                              '7', '--seconds', '20'], user='pcmon', text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)
+            try:
+                first = json.loads(proc.stdout.readline())
+                self.assertTrue(first['subscribed'], first)
+                res = sb.client_run([PYTHON, '-c', f'import socket; socket.create_connection('
+                                     f'("{P4}", 7), timeout=5).close()'])
+                self.assertEqual(res.returncode, 0, res.stderr)
+                out, err = proc.communicate(timeout=30)
+            finally:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.communicate()
+            self.assertEqual(json.loads(out.splitlines()[-1])['matched'], 1, out + err)
 
 
 class LifecycleTests(unittest.TestCase):
