@@ -227,10 +227,21 @@ static void
 cell_setup_cb (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer user_data)
 {
   const char *property = user_data;
-  GtkWidget *label = gtk_label_new (NULL);
+  /* GtkInscription: its size does not depend on its text, so a changed cell needs no relayout */
+  GtkWidget *label = gtk_inscription_new (NULL);
+  guint chars = g_str_equal (property, "time")         ? 8
+                : g_str_equal (property, "direction")  ? 4
+                : g_str_equal (property, "port")       ? 9
+                : g_str_equal (property, "bytes-text") ? 9
+                : g_str_equal (property, "endpoint")   ? 24
+                                                       : 28;
 
-  gtk_label_set_xalign (GTK_LABEL (label), g_str_equal (property, "bytes-text") ? 1.0f : 0.0f);
-  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  gtk_inscription_set_xalign (GTK_INSCRIPTION (label),
+                              g_str_equal (property, "bytes-text") ? 1.0f : 0.0f);
+  gtk_inscription_set_text_overflow (GTK_INSCRIPTION (label),
+                                     GTK_INSCRIPTION_OVERFLOW_ELLIPSIZE_END);
+  gtk_inscription_set_min_chars (GTK_INSCRIPTION (label), MIN (chars, 8));
+  gtk_inscription_set_nat_chars (GTK_INSCRIPTION (label), chars);
   if (g_str_equal (property, "bytes-text") || g_str_equal (property, "time"))
     gtk_widget_add_css_class (label, "numeric");
   if (g_str_equal (property, "endpoint") || g_str_equal (property, "verdict-text"))
@@ -247,7 +258,7 @@ cell_bind_cb (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer use
   const char *property = user_data;
   GtkWidget *label = gtk_list_item_get_child (item);
   PcConnectionRow *row = gtk_list_item_get_item (item);
-  GBinding *binding = g_object_bind_property (row, property, label, "label", G_BINDING_SYNC_CREATE);
+  GBinding *binding = g_object_bind_property (row, property, label, "text", G_BINDING_SYNC_CREATE);
 
   g_object_set_data (G_OBJECT (label), "pc-binding", binding);
   /* the row under the pointer, for the context menu */
@@ -270,7 +281,7 @@ cell_unbind_cb (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer u
     g_binding_unbind (binding);
   g_object_set_data (G_OBJECT (label), "pc-binding", NULL);
   g_object_set_data (G_OBJECT (label), "pc-row", NULL);
-  if (row != NULL)
+  if (row != NULL && g_str_equal ((const char *)user_data, "verdict-text"))
     g_signal_handlers_disconnect_by_func (row, verdict_notify_cb, label);
 }
 
@@ -655,7 +666,9 @@ pc_monitor_page_init (PcMonitorPage *self)
   gtk_single_selection_set_autoselect (self->selection, FALSE);
   gtk_single_selection_set_can_unselect (self->selection, TRUE);
   gtk_column_view_set_model (self->column_view, GTK_SELECTION_MODEL (self->selection));
-  gtk_column_view_sort_by_column (self->column_view, self->time_column, GTK_SORT_DESCENDING);
+  /* oldest first, as in a log: new connections land below the visible rows, which then need no
+   * rebinding; newest-first costs ~2x frame time at 200 events/s (tests/bench/bench-app.py) */
+  gtk_column_view_sort_by_column (self->column_view, self->time_column, GTK_SORT_ASCENDING);
   g_signal_connect (self->filtered, "items-changed", G_CALLBACK (filtered_changed_cb), self);
 
   g_signal_connect (self->search_entry, "search-changed", G_CALLBACK (search_changed_cb), self);
