@@ -13,10 +13,16 @@
  *                  "sha256": "…",                    64 hex digits
  *                  "description": "…" } ] }          optional
  *
- * Concurrency: the current data is a pointer to an immutable Layer (sets plus status), one for
- * the base lists and one for the custom list, behind a GRWLock. Readers hold the read lock only
- * for the lookups themselves; a load builds a complete new Layer without any lock, then takes
- * the write lock just to swap the pointer and drops the old Layer after unlocking. */
+ * Concurrency: the current data is one pointer to an immutable Snapshot (the base lists' Layer
+ * and the custom list's Layer, each sets plus status). A load builds a complete new Layer
+ * without any lock, then publishes a new Snapshot with one atomic pointer store. Lookups take
+ * no lock and never wait: a reader counts itself in readers[epoch] (an atomic increment), reads
+ * the pointer, looks up, and counts itself out. The writer frees the old Snapshot only after a
+ * grace period: it flips the epoch and waits for the old epoch's count to drain, twice, so that
+ * every reader that could have read the old pointer has finished (one flip is not enough: a
+ * reader may read the epoch, stall across a whole publish, then count itself under the stale
+ * epoch). New readers always count under the new epoch, so the writer waits only for lookups
+ * already in flight, however busy the readers are (a reader-writer lock would starve it). */
 #define G_LOG_DOMAIN "portcullis-intel"
 
 #include "pc-intel.h"
@@ -406,6 +412,27 @@ layer_unref (Layer *l)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Layer, layer_unref)
 
 static Layer *
+layer_ref (Layer *l)
+{
+  g_atomic_ref_count_inc (&l->ref_count);
+  return l;
+}
+
+typedef struct
+{
+  Layer *base;
+  Layer *custom;
+} Snapshot;
+
+static void
+snapshot_free (Snapshot *snap)
+{
+  layer_unref (snap->base);
+  layer_unref (snap->custom);
+  g_free (snap);
+}
+
+static Layer *
 layer_new_empty (void)
 {
   Layer *l = g_new0 (Layer, 1);
@@ -588,9 +615,11 @@ struct _PcIntel
 {
   GObject parent_instance;
 
-  GRWLock lock; /* guards base, custom and the strings below */
-  Layer *base;
-  Layer *custom;
+  Snapshot *current; /* atomic; see the top of this file */
+  gint epoch;        /* atomic, 0 or 1 */
+  gint readers[2];   /* atomic: lookups in flight, by the epoch they started in */
+  GMutex write_lock; /* serialises publishing; guards the strings below and reading current
+                      * outside the reader protocol */
   char *custom_path;
   char *custom_error;
   char *last_error;
@@ -617,13 +646,12 @@ pc_intel_finalize (GObject *object)
   if (self->monitor != NULL)
     g_file_monitor_cancel (self->monitor);
   g_clear_object (&self->monitor);
-  g_clear_pointer (&self->base, layer_unref);
-  g_clear_pointer (&self->custom, layer_unref);
+  g_clear_pointer (&self->current, snapshot_free);
   g_clear_pointer (&self->custom_path, g_free);
   g_clear_pointer (&self->custom_error, g_free);
   g_clear_pointer (&self->last_error, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
-  g_rw_lock_clear (&self->lock);
+  g_mutex_clear (&self->write_lock);
   G_OBJECT_CLASS (pc_intel_parent_class)->finalize (object);
 }
 
@@ -642,9 +670,10 @@ pc_intel_class_init (PcIntelClass *klass)
 static void
 pc_intel_init (PcIntel *self)
 {
-  g_rw_lock_init (&self->lock);
-  self->base = layer_new_empty ();
-  self->custom = layer_new_empty ();
+  g_mutex_init (&self->write_lock);
+  self->current = g_new0 (Snapshot, 1);
+  self->current->base = layer_new_empty ();
+  self->current->custom = layer_new_empty ();
   self->context = g_main_context_ref_thread_default ();
 }
 
@@ -674,17 +703,50 @@ emit_changed (PcIntel *self)
                               g_object_ref (self), g_object_unref);
 }
 
-/* Takes ownership of layer; returns the replaced one for the caller to drop outside the lock. */
-static Layer *
-swap_layer (PcIntel *self, Layer **slot, Layer *layer)
+static inline const Snapshot *
+read_begin (PcIntel *self, gint *epoch)
 {
-  Layer *old;
+  *epoch = g_atomic_int_get (&self->epoch);
+  g_atomic_int_inc (&self->readers[*epoch]);
+  return g_atomic_pointer_get (&self->current);
+}
 
-  g_rw_lock_writer_lock (&self->lock);
-  old = *slot;
-  *slot = layer;
-  g_rw_lock_writer_unlock (&self->lock);
-  return old;
+static inline void
+read_end (PcIntel *self, gint epoch)
+{
+  g_atomic_int_dec_and_test (&self->readers[epoch]);
+}
+
+/* With write_lock held: returns once no lookup can still be using a Snapshot that was current
+ * before the call. */
+static void
+wait_for_readers (PcIntel *self)
+{
+  for (guint phase = 0; phase < 2; phase++)
+    {
+      gint old = g_atomic_int_get (&self->epoch);
+
+      g_atomic_int_set (&self->epoch, 1 - old);
+      while (g_atomic_int_get (&self->readers[old]) != 0)
+        g_thread_yield ();
+    }
+}
+
+/* Publishes base and/or custom (owned; NULL keeps the current one) as the new data. */
+static void
+publish (PcIntel *self, Layer *base, Layer *custom)
+{
+  Snapshot *snap = g_new0 (Snapshot, 1);
+  Snapshot *old;
+
+  g_mutex_lock (&self->write_lock);
+  old = self->current;
+  snap->base = base != NULL ? base : layer_ref (old->base);
+  snap->custom = custom != NULL ? custom : layer_ref (old->custom);
+  g_atomic_pointer_set (&self->current, snap);
+  wait_for_readers (self);
+  g_mutex_unlock (&self->write_lock);
+  snapshot_free (old);
 }
 
 gboolean
@@ -708,7 +770,7 @@ pc_intel_load_dir (PcIntel *self, const char *dir, GError **error)
       dir, pc_domain_set_get_size (layer->domains), pc_net_set_get_size (layer->nets),
       (pc_domain_set_get_memory_size (layer->domains) + pc_net_set_get_memory_size (layer->nets))
           / 1024);
-  layer_unref (swap_layer (self, &self->base, layer));
+  publish (self, layer, NULL);
   pc_intel_set_last_error (self, NULL);
   emit_changed (self);
   return TRUE;
@@ -719,9 +781,9 @@ pc_intel_dup_data_dir (PcIntel *self)
 {
   char *dir;
 
-  g_rw_lock_reader_lock (&self->lock);
-  dir = g_strdup (self->base->dir);
-  g_rw_lock_reader_unlock (&self->lock);
+  g_mutex_lock (&self->write_lock);
+  dir = g_strdup (self->current->base->dir);
+  g_mutex_unlock (&self->write_lock);
   return dir;
 }
 
@@ -730,19 +792,19 @@ pc_intel_get_serial (PcIntel *self)
 {
   gint64 serial;
 
-  g_rw_lock_reader_lock (&self->lock);
-  serial = self->base->serial;
-  g_rw_lock_reader_unlock (&self->lock);
+  g_mutex_lock (&self->write_lock);
+  serial = self->current->base->serial;
+  g_mutex_unlock (&self->write_lock);
   return serial;
 }
 
 void
 pc_intel_set_last_error (PcIntel *self, const char *message)
 {
-  g_rw_lock_writer_lock (&self->lock);
+  g_mutex_lock (&self->write_lock);
   g_free (self->last_error);
   self->last_error = g_strdup (message);
-  g_rw_lock_writer_unlock (&self->lock);
+  g_mutex_unlock (&self->write_lock);
   if (message != NULL)
     g_warning ("filter lists: %s", message);
 }
@@ -762,13 +824,13 @@ reload_custom (PcIntel *self)
                layer->stats.n_rejected, layer->stats.first_rejected_line,
                layer->stats.first_rejected_reason);
 
-  g_rw_lock_writer_lock (&self->lock);
+  g_mutex_lock (&self->write_lock);
   g_free (self->custom_error);
   self->custom_error = error != NULL ? g_strdup (error->message) : NULL;
-  g_rw_lock_writer_unlock (&self->lock);
+  g_mutex_unlock (&self->write_lock);
   if (error != NULL)
     g_warning ("custom list: %s", error->message);
-  layer_unref (swap_layer (self, &self->custom, layer));
+  publish (self, NULL, layer);
   emit_changed (self);
 }
 
@@ -835,14 +897,16 @@ layer_lookup_name (const Layer *base, const Layer *custom, const char *name)
 guint32
 pc_intel_lookup (PcIntel *self, const char *domain, const char *const *cnames, const PcAddr *addr)
 {
+  const Snapshot *snap;
   guint32 mask = 0;
+  gint epoch;
 
-  g_rw_lock_reader_lock (&self->lock);
+  snap = read_begin (self, &epoch);
   if (domain != NULL && *domain != '\0')
-    mask |= layer_lookup_name (self->base, self->custom, domain);
+    mask |= layer_lookup_name (snap->base, snap->custom, domain);
   for (guint i = 0; cnames != NULL && cnames[i] != NULL; i++)
     {
-      guint32 m = layer_lookup_name (self->base, self->custom, cnames[i]);
+      guint32 m = layer_lookup_name (snap->base, snap->custom, cnames[i]);
 
       /* UNBREAK on a CNAME target clears that target only */
       if ((m & PC_INTEL_UNBREAK) == 0)
@@ -850,13 +914,13 @@ pc_intel_lookup (PcIntel *self, const char *domain, const char *const *cnames, c
     }
   if (addr != NULL)
     {
-      guint32 m = pc_net_set_lookup (self->base->nets, addr)
-                  | pc_net_set_lookup (self->custom->nets, addr);
+      guint32 m = pc_net_set_lookup (snap->base->nets, addr)
+                  | pc_net_set_lookup (snap->custom->nets, addr);
 
       if ((m & PC_INTEL_UNBREAK) == 0)
         mask |= m;
     }
-  g_rw_lock_reader_unlock (&self->lock);
+  read_end (self, epoch);
   return mask;
 }
 
@@ -889,32 +953,34 @@ GVariant *
 pc_intel_dup_status (PcIntel *self)
 {
   GVariantBuilder b;
+  const Layer *base, *custom;
 
   g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
-  g_rw_lock_reader_lock (&self->lock);
-  g_variant_builder_add (&b, "{sv}", "data-dir",
-                         g_variant_new_string (self->base->dir ? self->base->dir : ""));
-  g_variant_builder_add (&b, "{sv}", "serial", g_variant_new_int64 (self->base->serial));
+  g_mutex_lock (&self->write_lock);
+  base = self->current->base;
+  custom = self->current->custom;
+  g_variant_builder_add (&b, "{sv}", "data-dir", g_variant_new_string (base->dir ? base->dir : ""));
+  g_variant_builder_add (&b, "{sv}", "serial", g_variant_new_int64 (base->serial));
   g_variant_builder_add (&b, "{sv}", "domains",
-                         g_variant_new_uint64 (pc_domain_set_get_size (self->base->domains)));
+                         g_variant_new_uint64 (pc_domain_set_get_size (base->domains)));
   g_variant_builder_add (&b, "{sv}", "networks",
-                         g_variant_new_uint64 (pc_net_set_get_size (self->base->nets)));
+                         g_variant_new_uint64 (pc_net_set_get_size (base->nets)));
   g_variant_builder_add (&b, "{sv}", "memory",
-                         g_variant_new_uint64 (pc_domain_set_get_memory_size (self->base->domains)
-                                               + pc_net_set_get_memory_size (self->base->nets)));
-  g_variant_builder_add (&b, "{sv}", "lists", self->base->lists);
+                         g_variant_new_uint64 (pc_domain_set_get_memory_size (base->domains)
+                                               + pc_net_set_get_memory_size (base->nets)));
+  g_variant_builder_add (&b, "{sv}", "lists", base->lists);
   g_variant_builder_add (&b, "{sv}", "custom-list",
                          g_variant_new_string (self->custom_path ? self->custom_path : ""));
   g_variant_builder_add (&b, "{sv}", "custom-domains",
-                         g_variant_new_uint32 (self->custom->stats.n_domains));
+                         g_variant_new_uint32 (custom->stats.n_domains));
   g_variant_builder_add (&b, "{sv}", "custom-networks",
-                         g_variant_new_uint32 (self->custom->stats.n_nets));
+                         g_variant_new_uint32 (custom->stats.n_nets));
   g_variant_builder_add (&b, "{sv}", "custom-rejected",
-                         g_variant_new_uint32 (self->custom->stats.n_rejected));
+                         g_variant_new_uint32 (custom->stats.n_rejected));
   g_variant_builder_add (&b, "{sv}", "custom-error",
                          g_variant_new_string (self->custom_error ? self->custom_error : ""));
   g_variant_builder_add (&b, "{sv}", "last-error",
                          g_variant_new_string (self->last_error ? self->last_error : ""));
-  g_rw_lock_reader_unlock (&self->lock);
+  g_mutex_unlock (&self->write_lock);
   return g_variant_ref_sink (g_variant_builder_end (&b));
 }

@@ -10,8 +10,8 @@
  * (or a parent of one) is on list TRAC, or the remote address is in one of TRAC's IP/CIDR
  * blocks - and the UNBREAK allow-list does not cover the flow's domain (UNBREAK on the domain
  * the program asked for, or on a parent of it, wins over every block; UNBREAK on a CNAME target
- * only clears that target). Any of domain, cnames, addr may be NULL. It is thread-safe, does not
- * allocate, and never blocks for longer than a pointer swap.
+ * only clears that target). Any of domain, cnames, addr may be NULL. It is thread-safe, takes no
+ * lock (it never waits, not even for a swap in progress) and does not allocate.
  *
  *   - as the rule matcher's callback: PcMatchInput.in_list = pc_intel_rule_in_list_cb,
  *     PcMatchInput.user_data = intel (it reads input->domain, ->cnames and ->key->raddr);
