@@ -425,6 +425,41 @@ test_async (Fixture *f, gconstpointer data)
   g_assert_false (updated);
 }
 
+static gboolean
+schedule_timeout_cb (gpointer user_data)
+{
+  g_error ("the scheduled update did not happen within 20 s");
+  return G_SOURCE_REMOVE;
+}
+
+/* pc_intel_updater_set_interval(): updates come by themselves, from the main context */
+static void
+test_schedule (Fixture *f, gconstpointer data)
+{
+  guint guard = g_timeout_add_seconds (20, schedule_timeout_cb, NULL);
+
+  publish (f->served, 7, "new.example\n", f->trusted);
+  pc_intel_updater_set_interval (f->updater, 1);
+  while (pc_intel_get_serial (f->intel) != 7)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (pc_intel_match (f->intel, "MAL", "new.example", NULL, NULL));
+  pc_intel_updater_set_interval (f->updater, 0);
+  /* let the finished task report back before the fixture goes */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  while (TRUE)
+    {
+      g_autoptr (GVariant) status = pc_intel_updater_dup_status (f->updater);
+      gboolean running = TRUE;
+
+      g_variant_lookup (status, "running", "b", &running);
+      if (!running)
+        break;
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_source_remove (guard);
+}
+
 static void
 test_bad_signature (Fixture *f, gconstpointer data)
 {
@@ -620,6 +655,7 @@ main (int argc, char **argv)
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/intel-update/good", test_good);
   ADD ("/intel-update/async", test_async);
+  ADD ("/intel-update/schedule", test_schedule);
   ADD ("/intel-update/bad-signature", test_bad_signature);
   ADD ("/intel-update/tampered-index", test_tampered_index);
   ADD ("/intel-update/wrong-sum", test_wrong_sum);
