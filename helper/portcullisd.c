@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pc-cgroup.h"
+#include "pc-dns-daemon.h"
 #include "pc-engine.h"
 #include "pc-history.h"
 #include "pc-profile.h"
@@ -169,6 +170,9 @@ main (int argc, char **argv)
   gboolean no_bpf = FALSE;
   gboolean no_dbus = FALSE;
   gboolean verbose = FALSE;
+  g_autofree char *dns_servers = NULL;
+  g_autofree char *dns_listen = NULL;
+  PcDnsServer *dns = NULL;
   gboolean version = FALSE;
   GOptionEntry entries[] = {
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir, "State directory", "DIR" },
@@ -181,6 +185,10 @@ main (int argc, char **argv)
     { "no-dbus", 0, 0, G_OPTION_ARG_NONE, &no_dbus,
       "Do not offer the D-Bus service on the system bus", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log every decision", NULL },
+    { "dns-servers", 0, 0, G_OPTION_ARG_STRING, &dns_servers,
+      "Start the local resolver with these upstream URLs", "URL,URL" },
+    { "dns-listen", 0, 0, G_OPTION_ARG_STRING, &dns_listen,
+      "Start the local resolver listening on these addresses", "ADDR:PORT,..." },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
     { NULL },
   };
@@ -268,6 +276,16 @@ main (int argc, char **argv)
     }
   if (state.ipv6_error != NULL)
     g_warning ("%s", state.ipv6_error);
+  /* the local resolver; its settings come from the policy engine later */
+  if (dns_servers != NULL || dns_listen != NULL)
+    {
+      dns = pc_dns_daemon_start (dns_servers, dns_listen, &error);
+      if (dns == NULL)
+        {
+          g_warning ("dns interception is off: %s", error->message);
+          g_clear_error (&error);
+        }
+    }
 
   daemon.loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGTERM, quit_cb, &daemon);
@@ -319,6 +337,7 @@ main (int argc, char **argv)
 
   g_main_loop_run (daemon.loop);
 
+  g_clear_pointer (&dns, pc_dns_daemon_stop);
   if (!pc_ruleset_remove (&error))
     {
       g_warning ("%s", error->message);
