@@ -14,7 +14,9 @@
 #include "pc-cgroup.h"
 #include "pc-dns-daemon.h"
 #include "pc-engine.h"
+#include "pc-geo.h"
 #include "pc-history.h"
+#include "pc-intel.h"
 #include "pc-profile.h"
 #include "pc-policy-manager.h"
 #include "pc-ruleset.h"
@@ -30,6 +32,10 @@ typedef struct
   PcEngine *engine;
   PcService *service; /* NULL with --no-dbus */
   PcHistory *history; /* NULL when the history database cannot be used */
+  PcIntel *intel;     /* filter lists */
+  PcGeo *geo;         /* NULL until the first apply_intel */
+  char *custom_list;  /* the settings they were made from */
+  char *geo_database;
   PcRulesetConfig ruleset;
   int exit_status;
 } PcDaemon;
@@ -82,6 +88,35 @@ history_cleanup_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The user's custom list and the geo database follow the global settings. */
+static void
+apply_intel (PcDaemon *daemon, PcPolicySnapshot *snapshot)
+{
+  PcSettings *global = pc_policy_snapshot_get_settings (snapshot);
+  gboolean changed = FALSE;
+
+  if (daemon->geo == NULL || g_strcmp0 (daemon->geo_database, global->geo_database) != 0)
+    {
+      g_clear_pointer (&daemon->geo, pc_geo_unref);
+      daemon->geo = pc_geo_open (global->geo_database, NULL);
+      g_message ("geo data: %s", pc_geo_get_status (daemon->geo));
+      g_free (daemon->geo_database);
+      daemon->geo_database = g_strdup (global->geo_database);
+      changed = TRUE;
+    }
+  if (g_strcmp0 (daemon->custom_list, global->custom_list) != 0)
+    {
+      g_autoptr (GError) error = NULL;
+      if (!pc_intel_set_custom_list (daemon->intel, global->custom_list, &error))
+        g_warning ("custom list: %s", error->message);
+      g_free (daemon->custom_list);
+      daemon->custom_list = g_strdup (global->custom_list);
+      changed = TRUE;
+    }
+  if (changed && daemon->engine != NULL)
+    pc_engine_set_intel (daemon->engine, daemon->intel, daemon->geo);
+}
+
 /* Any policy change (D-Bus, SIGHUP, a new profile, an expired temporary rule): the packet
  * thread gets the new snapshot and re-decides live flows; a new fail-mode needs new rules. */
 static void
@@ -104,6 +139,7 @@ policy_changed_cb (PcDaemon *daemon)
         daemon->fail_mode = fail_mode;
       pc_ruleset_state_clear (&state);
     }
+  apply_intel (daemon, snapshot);
   pc_engine_set_snapshot (daemon->engine, snapshot);
 }
 
@@ -168,6 +204,7 @@ main (int argc, char **argv)
   g_autofree char *cgroup = NULL;
   gint queue_num = 0;
   gboolean no_bpf = FALSE;
+  g_autofree char *lists_dir = NULL;
   gboolean no_dbus = FALSE;
   gboolean verbose = FALSE;
   g_autofree char *dns_servers = NULL;
@@ -182,6 +219,8 @@ main (int argc, char **argv)
       "cgroup v2 directory to attach BPF attribution to (default: the cgroup v2 root)", "PATH" },
     { "queue-num", 0, 0, G_OPTION_ARG_INT, &queue_num, "nfqueue number (default 0)", "N" },
     { "no-bpf", 0, 0, G_OPTION_ARG_NONE, &no_bpf, "Attribute with /proc only", NULL },
+    { "lists-dir", 0, 0, G_OPTION_ARG_FILENAME, &lists_dir,
+      "Shipped filter lists (default: the installed ones)", "DIR" },
     { "no-dbus", 0, 0, G_OPTION_ARG_NONE, &no_dbus,
       "Do not offer the D-Bus service on the system bus", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log every decision", NULL },
@@ -256,6 +295,17 @@ main (int argc, char **argv)
       daemon.seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
       pc_engine_add_changes_func (daemon.engine, profiles_seen_cb, &daemon);
       g_timeout_add_seconds (5, touch_cb, &daemon);
+    }
+  if (daemon.engine != NULL)
+    {
+      g_autoptr (PcPolicySnapshot) snapshot = pc_policy_manager_get_snapshot (daemon.policy);
+      g_autoptr (GError) lists_error = NULL;
+      const char *dir = lists_dir != NULL ? lists_dir : pc_intel_get_shipped_dir ();
+
+      daemon.intel = pc_intel_new ();
+      if (!pc_intel_load_dir (daemon.intel, dir, &lists_error))
+        g_warning ("no shipped filter lists: %s", lists_error->message);
+      apply_intel (&daemon, snapshot);
     }
   if (daemon.engine == NULL || !pc_engine_start (daemon.engine, &error))
     {
@@ -359,6 +409,10 @@ main (int argc, char **argv)
   if (daemon.history != NULL)
     pc_history_flush (daemon.history);
   g_clear_pointer (&daemon.history, pc_history_free);
+  g_clear_object (&daemon.intel);
+  g_clear_pointer (&daemon.geo, pc_geo_unref);
+  g_free (daemon.custom_list);
+  g_free (daemon.geo_database);
   if (daemon.policy != NULL)
     g_signal_handlers_disconnect_by_data (daemon.policy, &daemon);
   if (daemon.policy != NULL && daemon.seen != NULL)

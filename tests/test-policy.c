@@ -179,6 +179,8 @@ test_defaults_and_sources (Fixture *f, gconstpointer data)
     { "history-keep-days", "uint32 30" },
     { "bandwidth", "true" },
     { "fail-mode", "'open'" },
+    { "custom-list", "''" },
+    { "geo-database", "''" },
   };
 
   g_assert_cmpuint (g_variant_n_children (list), ==, G_N_ELEMENTS (defaults));

@@ -20,6 +20,7 @@ pc_connection_unref (PcConnection *self)
   g_free (self->app_id);
   g_free (self->profile_id);
   g_free (self->domain);
+  g_free (self->country);
   g_free (self->reason);
   g_free (self);
 }
@@ -37,6 +38,7 @@ pc_connection_copy (const PcConnection *self)
   copy->app_id = g_strdup (self->app_id);
   copy->profile_id = g_strdup (self->profile_id);
   copy->domain = g_strdup (self->domain);
+  copy->country = g_strdup (self->country);
   copy->reason = g_strdup (self->reason);
   return copy;
 }

@@ -30,6 +30,7 @@ typedef struct
   char *app_id;     /* identity per kind; "" when unknown */
   char *profile_id; /* profile that decided it; "" when none (global settings) */
   char *domain;     /* "" when not known */
+  char *country;    /* ISO code of the remote address, "" when unknown */
   gboolean allowed;
   char *reason;
   gint64 started; /* wall clock, µs since the epoch */

@@ -34,6 +34,7 @@ typedef struct
   guint64 cookie;          /* socket cookie of the owner (traffic counters), 0 if unknown */
   gboolean cookie_checked; /* inbound TCP: the accepted socket's cookie was looked up */
   struct _Pending *prompt; /* non-NULL while the flow waits for an answer */
+  PcGeoInfo geo;           /* of the remote address; empty without geo data */
 } PcFlow;
 
 /* A prompt in the packet thread: the packets it holds and the flows that wait for it. */
@@ -63,6 +64,8 @@ struct _PcEngine
   PcConntrack *conntrack;
   PcAttrib *attrib;
   PcTraffic *traffic; /* NULL without BPF: conntrack accounting instead */
+  PcIntel *intel;     /* packet thread; may be NULL */
+  PcGeo *geo;         /* packet thread; may be NULL */
   gboolean ct_accounting;
   guint ticks;
 
@@ -164,6 +167,7 @@ connection_new (PcEngine *self, const PcFlow *flow)
     }
   c->profile_id = g_strdup (flow->profile_id != NULL ? flow->profile_id : "");
   c->domain = g_strdup ("");
+  c->country = g_strdup (flow->geo.country);
   c->allowed = flow->decision.verdict == PC_VERDICT_ALLOW;
   c->reason = g_strdup (flow->decision.reason);
   c->started = flow->started;
@@ -435,7 +439,19 @@ decide (PcEngine *self, PcFlow *flow)
     .process = flow->process,
     /* No DNS memory yet (see PcDecisionInput). */
     .had_dns_answer = FALSE,
+    .in_list = self->intel != NULL ? pc_intel_rule_in_list_cb : NULL,
+    .in_list_data = self->intel,
   };
+
+  if (self->geo != NULL)
+    {
+      memset (&flow->geo, 0, sizeof flow->geo);
+      pc_geo_lookup (self->geo, &flow->key.raddr, &flow->geo);
+      input.geo_available = pc_geo_has_country (self->geo);
+      input.country = flow->geo.country[0] ? flow->geo.country : NULL;
+      input.continent = flow->geo.continent[0] ? flow->geo.continent : NULL;
+      input.asn = flow->geo.asn;
+    }
 
   if (profile == NULL && flow->process != NULL)
     report_unknown (self, flow->process);
@@ -672,6 +688,46 @@ pc_engine_answer_prompt (PcEngine *self, guint64 id, gboolean allow, GError **er
   a->allow = allow;
   g_main_context_invoke_full (self->context, G_PRIORITY_HIGH, answer_cb, a, g_free);
   return TRUE;
+}
+
+typedef struct
+{
+  PcEngine *self;
+  PcIntel *intel;
+  PcGeo *geo;
+} IntelData;
+
+static gboolean
+set_intel_cb (gpointer data)
+{
+  IntelData *d = data;
+
+  g_clear_object (&d->self->intel);
+  g_clear_pointer (&d->self->geo, pc_geo_unref);
+  d->self->intel = g_steal_pointer (&d->intel);
+  d->self->geo = g_steal_pointer (&d->geo);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+intel_data_free (gpointer data)
+{
+  IntelData *d = data;
+
+  g_clear_object (&d->intel);
+  g_clear_pointer (&d->geo, pc_geo_unref);
+  g_free (d);
+}
+
+void
+pc_engine_set_intel (PcEngine *self, PcIntel *intel, PcGeo *geo)
+{
+  IntelData *d = g_new0 (IntelData, 1);
+
+  d->self = self;
+  d->intel = intel != NULL ? g_object_ref (intel) : NULL;
+  d->geo = geo != NULL ? pc_geo_ref (geo) : NULL;
+  g_main_context_invoke_full (self->context, G_PRIORITY_HIGH, set_intel_cb, d, intel_data_free);
 }
 
 void
@@ -1184,6 +1240,8 @@ pc_engine_free (PcEngine *self)
   g_clear_pointer (&self->conntrack, pc_conntrack_free);
   g_clear_pointer (&self->attrib, pc_attrib_free);
   g_clear_pointer (&self->traffic, pc_traffic_free);
+  g_clear_object (&self->intel);
+  g_clear_pointer (&self->geo, pc_geo_unref);
   g_clear_pointer (&self->flows, g_hash_table_unref);
   g_clear_pointer (&self->snapshot, pc_policy_snapshot_unref);
   g_clear_pointer (&self->asked, g_hash_table_unref);

@@ -8,6 +8,8 @@
 
 #include "pc-attrib.h"
 #include "pc-connection.h"
+#include "pc-geo.h"
+#include "pc-intel.h"
 #include "pc-policy-snapshot.h"
 #include "pc-settings.h"
 
@@ -87,6 +89,11 @@ GPtrArray *pc_engine_list_prompts (PcEngine *self);
 /* Verdicts every flow of the prompt; PC_ERROR_NOT_FOUND when it is unknown or already ended.
  * Thread-safe; the verdicts are sent by the packet thread right after. */
 gboolean pc_engine_answer_prompt (PcEngine *self, guint64 id, gboolean allow, GError **error);
+
+/* Filter lists (L:ID rules, the filter-lists step) and geo data (country, continent, ASN rules;
+ * the country of each connection). Either may be NULL. Thread-safe: the packet thread takes
+ * them over before its next decision. */
+void pc_engine_set_intel (PcEngine *self, PcIntel *intel, PcGeo *geo);
 
 /* Every live connection (PcConnection, new references), oldest first. Thread-safe. */
 GPtrArray *pc_engine_list_connections (PcEngine *self);

@@ -42,6 +42,8 @@ static const PcKeyInfo key_info[PC_N_KEYS] = {
   [PC_KEY_HISTORY_KEEP_DAYS] = { "history-keep-days", "u", "uint32 30", NULL, 0, 36500 },
   [PC_KEY_BANDWIDTH] = { "bandwidth", "b", "true" },
   [PC_KEY_FAIL_MODE] = { "fail-mode", "s", "'open'", fail_mode_names },
+  [PC_KEY_CUSTOM_LIST] = { "custom-list", "s", "''" },
+  [PC_KEY_GEO_DATABASE] = { "geo-database", "s", "''" },
 };
 
 const char *
@@ -149,6 +151,16 @@ pc_setting_validate (const char *name, GVariant *value, GError **error)
       return FALSE;
     }
 
+  if (key == PC_KEY_CUSTOM_LIST || key == PC_KEY_GEO_DATABASE)
+    {
+      const char *path = g_variant_get_string (value, NULL);
+      if (*path != '\0' && !g_path_is_absolute (path))
+        {
+          g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING,
+                       "%s: '%s' is not an absolute path (or empty)", name, path);
+          return FALSE;
+        }
+    }
   if (info->choices != NULL)
     {
       const char *text = g_variant_get_string (value, NULL);
@@ -241,6 +253,8 @@ settings_compile (PcSettings *self)
   self->history = g_variant_get_boolean (v[PC_KEY_HISTORY]);
   self->history_keep_days = g_variant_get_uint32 (v[PC_KEY_HISTORY_KEEP_DAYS]);
   self->bandwidth = g_variant_get_boolean (v[PC_KEY_BANDWIDTH]);
+  self->custom_list = g_variant_dup_string (v[PC_KEY_CUSTOM_LIST], NULL);
+  self->geo_database = g_variant_dup_string (v[PC_KEY_GEO_DATABASE], NULL);
 }
 
 PcSettings *
@@ -286,6 +300,8 @@ pc_settings_unref (PcSettings *self)
   g_clear_pointer (&self->inbound_endpoints, pc_rule_list_unref);
   g_strfreev (self->filter_lists);
   g_strfreev (self->dns_servers);
+  g_free (self->custom_list);
+  g_free (self->geo_database);
   for (int k = 0; k < PC_N_KEYS; k++)
     g_clear_pointer (&self->values[k], g_variant_unref);
   g_free (self);

@@ -54,6 +54,8 @@ typedef enum
   PC_KEY_HISTORY_KEEP_DAYS,
   PC_KEY_BANDWIDTH,
   PC_KEY_FAIL_MODE,
+  PC_KEY_CUSTOM_LIST,
+  PC_KEY_GEO_DATABASE,
   PC_N_KEYS,
 } PcSettingKey;
 
@@ -78,6 +80,8 @@ typedef struct
   gboolean history;
   guint history_keep_days;
   gboolean bandwidth;
+  char *custom_list;  /* the user's own filter list file ("" none), category CUSTOM */
+  char *geo_database; /* MMDB/GeoIP file or directory ("" the standard places) */
   /* The value of each key as a GVariant (never NULL), for queries. */
   GVariant *values[PC_N_KEYS];
 } PcSettings;

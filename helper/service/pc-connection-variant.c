@@ -121,8 +121,7 @@ connection_entries (const PcConnection *c, GVariant **keys, GVariant **out)
   out[n++] = entry (keys, K_REMOTE_ADDRESS, string_value (pc_addr_to_string (&key->raddr, raddr)));
   out[n++] = entry (keys, K_REMOTE_PORT, g_variant_new_uint16 (key->rport));
   out[n++] = entry (keys, K_DOMAIN, string_value (c->domain));
-  /* filled in by the geo lookup (issue "filter lists and geo") */
-  out[n++] = entry (keys, K_COUNTRY, string_value (""));
+  out[n++] = entry (keys, K_COUNTRY, string_value (c->country));
   out[n++] = entry (keys, K_VERDICT, string_value (c->allowed ? "allow" : "block"));
   out[n++] = entry (keys, K_REASON, string_value (c->reason));
   out[n++] = entry (keys, K_BYTES_IN, g_variant_new_uint64 (c->bytes_in));

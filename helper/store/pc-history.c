@@ -242,7 +242,7 @@ write_batch (PcHistory *self, GArray *changes)
           bind_text (st, 10, pc_addr_to_string (&c->key.raddr, r));
           sqlite3_bind_int (st, 11, c->key.rport);
           bind_text (st, 12, c->domain);
-          bind_text (st, 13, "");
+          bind_text (st, 13, c->country);
           sqlite3_bind_int (st, 14, c->allowed);
           bind_text (st, 15, c->reason);
           sqlite3_bind_int64 (st, 16, c->started);
