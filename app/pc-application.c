@@ -23,6 +23,7 @@ struct _PcApplication
   char *problem_detail;
   guint status_poll_id;
   guint profiles_later_id;
+  guint settings_changed_id;
   gint64 profiles_refreshed;
   PcTestHook *test_hook;
 };
@@ -213,11 +214,26 @@ name_owner_cb (GObject *proxy, GParamSpec *pspec, gpointer user_data)
   g_signal_emit (self, signals[SIGNAL_SETTINGS_CHANGED], 0);
 }
 
+static gboolean
+settings_changed_later_cb (gpointer user_data)
+{
+  PcApplication *self = user_data;
+
+  self->settings_changed_id = 0;
+  refresh_profiles (self);
+  g_signal_emit (self, signals[SIGNAL_SETTINGS_CHANGED], 0);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 settings_changed_cb (PcDBusPortcullis1 *proxy, gpointer user_data)
 {
-  refresh_profiles (user_data);
-  g_signal_emit (user_data, signals[SIGNAL_SETTINGS_CHANGED], 0);
+  PcApplication *self = user_data;
+
+  /* changes come in bursts (a rule replaced is two): re-read once, and never pile up calls
+   * on the helper, which counts them per client */
+  if (self->settings_changed_id == 0)
+    self->settings_changed_id = g_timeout_add (250, settings_changed_later_cb, self);
 }
 
 static void
@@ -347,6 +363,7 @@ pc_application_shutdown (GApplication *app)
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->status_poll_id, g_source_remove);
   g_clear_handle_id (&self->profiles_later_id, g_source_remove);
+  g_clear_handle_id (&self->settings_changed_id, g_source_remove);
   g_clear_pointer (&self->test_hook, pc_test_hook_free);
   G_APPLICATION_CLASS (pc_application_parent_class)->shutdown (app);
 }

@@ -222,7 +222,9 @@ back_clicked_cb (GtkButton *button, gpointer user_data)
 static void
 helper_changed_cb (gpointer user_data)
 {
-  reload (user_data);
+  /* hidden, it re-reads when shown */
+  if (gtk_widget_get_mapped (GTK_WIDGET (user_data)))
+    reload (user_data);
 }
 
 static void

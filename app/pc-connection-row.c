@@ -234,11 +234,24 @@ pc_record_parse (GVariant *record, PcRecord *out)
           default:
             break;
         }
-      /* the string lives in the record's serialised data, which outlives this child */
-      if (str != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
-        *str = g_variant_get_string (value, NULL);
+      /* a child that is not in normal form is a copy: keep it while its string is used */
+      if (str != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING)
+          && out->n_keep < G_N_ELEMENTS (out->keep))
+        {
+          *str = g_variant_get_string (value, NULL);
+          out->keep[out->n_keep++] = value;
+          continue;
+        }
       g_variant_unref (value);
     }
+}
+
+void
+pc_record_clear (PcRecord *record)
+{
+  for (guint i = 0; i < record->n_keep; i++)
+    g_variant_unref (record->keep[i]);
+  record->n_keep = 0;
 }
 
 char *
@@ -314,7 +327,19 @@ pc_connection_row_new (const PcRecord *record, const char *profile_hint)
 
   self->started = record->started;
   dt = g_date_time_new_from_unix_local (self->started / G_USEC_PER_SEC);
-  self->time = dt != NULL ? g_date_time_format (dt, "%X") : g_strdup ("");
+  if (dt == NULL)
+    self->time = g_strdup ("");
+  else
+    {
+      g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+
+      /* history reaches back further than today: then the date too */
+      self->time = g_date_time_format (
+          dt, g_date_time_get_day_of_year (dt) == g_date_time_get_day_of_year (now)
+                      && g_date_time_get_year (dt) == g_date_time_get_year (now)
+                  ? "%X"
+                  : "%x %X");
+    }
   self->inbound = g_str_equal (direction, "inbound");
   self->direction = g_strdup (self->inbound ? _ ("In") : _ ("Out"));
   self->domain = g_strdup (domain);

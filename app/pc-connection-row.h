@@ -5,8 +5,8 @@
 
 G_BEGIN_DECLS
 
-/* One record of ListConnections/ConnectionsChanged, parsed in one pass; the strings point into
- * the record's GVariant and live as long as it. */
+/* One record of ListConnections/ConnectionsChanged, parsed in one pass; the strings belong to
+ * values the record holds until pc_record_clear(). */
 typedef struct
 {
   guint64 id;
@@ -28,9 +28,12 @@ typedef struct
   const char *reason;
   gboolean has_bytes;
   gboolean has_ended;
+  GVariant *keep[24];
+  guint n_keep;
 } PcRecord;
 
 void pc_record_parse (GVariant *record, PcRecord *out);
+void pc_record_clear (PcRecord *record);
 
 #define PC_TYPE_CONNECTION_ROW (pc_connection_row_get_type ())
 G_DECLARE_FINAL_TYPE (PcConnectionRow, pc_connection_row, PC, CONNECTION_ROW, GObject)

@@ -326,6 +326,7 @@ pc_live_model_apply (PcLiveModel *self, GVariant *changes)
           g_hash_table_insert (self->by_id, (gpointer)pc_connection_row_peek_id (fresh), fresh);
           g_ptr_array_add (added, fresh);
         }
+      pc_record_clear (&rec);
       g_variant_unref (record);
     }
   if (added->len > 0)

@@ -105,6 +105,8 @@ struct _PcSettingsView
   char *rule_error_text;
   gboolean building;
   gboolean loaded;
+  gboolean loading;      /* a reload is in flight */
+  gboolean reload_again; /* and another was asked for meanwhile */
 };
 
 G_DEFINE_FINAL_TYPE (PcSettingsView, pc_settings_view, ADW_TYPE_PREFERENCES_PAGE)
@@ -772,6 +774,17 @@ build (PcSettingsView *self)
 
 /* ---- loading ----------------------------------------------------------------------------- */
 
+static void
+load_done (PcSettingsView *self)
+{
+  self->loading = FALSE;
+  if (self->reload_again)
+    {
+      self->reload_again = FALSE;
+      pc_settings_view_reload (self);
+    }
+}
+
 static void got_values_cb (GObject *source, GAsyncResult *res, gpointer user_data);
 
 static void
@@ -788,6 +801,7 @@ got_global_cb (GObject *source, GAsyncResult *res, gpointer user_data)
         {
           pc_client_fix_error (error);
           g_message ("cannot read the settings: %s", error->message);
+          load_done (self);
         }
       return;
     }
@@ -799,6 +813,7 @@ got_global_cb (GObject *source, GAsyncResult *res, gpointer user_data)
       self->values = g_variant_ref (self->global);
       self->loaded = TRUE;
       build (self);
+      load_done (self);
       return;
     }
   pc_dbus_portcullis1_call_get_effective_settings (PC_DBUS_PORTCULLIS1 (source), self->profile,
@@ -820,6 +835,8 @@ got_profile_cb (GObject *source, GAsyncResult *res, gpointer user_data)
           pc_client_fix_error (error);
           g_message ("cannot read profile %s: %s", self->profile, error->message);
           clear (self);
+          self->loaded = FALSE;
+          load_done (self);
         }
       return;
     }
@@ -843,6 +860,7 @@ got_values_cb (GObject *source, GAsyncResult *res, gpointer user_data)
         {
           pc_client_fix_error (error);
           g_message ("cannot read the settings of %s: %s", self->profile, error->message);
+          load_done (self);
         }
       return;
     }
@@ -850,6 +868,7 @@ got_values_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   self->values = g_steal_pointer (&values);
   self->loaded = TRUE;
   build (self);
+  load_done (self);
 }
 
 void
@@ -859,9 +878,13 @@ pc_settings_view_reload (PcSettingsView *self)
 
   if (client == NULL || !pc_application_get_helper_available (app ()))
     return;
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-  self->cancellable = g_cancellable_new ();
+  if (self->loading)
+    {
+      /* one read at a time: a cancelled call still counts on the helper until it answers */
+      self->reload_again = TRUE;
+      return;
+    }
+  self->loading = TRUE;
   if (is_profile (self))
     pc_dbus_portcullis1_call_get_profile (pc_client_get_proxy (client), self->profile,
                                           self->cancellable, got_profile_cb, self);
@@ -875,7 +898,8 @@ helper_changed_cb (gpointer user_data)
 {
   PcSettingsView *self = user_data;
 
-  if (gtk_widget_get_mapped (GTK_WIDGET (self)) || !self->loaded)
+  /* a hidden view re-reads when it is shown */
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
     pc_settings_view_reload (self);
 }
 
@@ -941,7 +965,11 @@ void
 pc_settings_view_set_profile (PcSettingsView *self, const char *profile_id)
 {
   if (g_strcmp0 (self->profile, profile_id) == 0)
-    return;
+    {
+      /* shown again: what it shows may be stale (or a read failed) */
+      pc_settings_view_reload (self);
+      return;
+    }
   g_free (self->profile);
   self->profile = g_strdup (profile_id);
   g_clear_pointer (&self->profile_info, g_variant_unref);
@@ -949,6 +977,12 @@ pc_settings_view_set_profile (PcSettingsView *self, const char *profile_id)
   g_clear_pointer (&self->rule_error_text, g_free);
   self->loaded = FALSE;
   clear (self);
+  /* the previous profile's answers are of no use now */
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+  self->loading = FALSE;
+  self->reload_again = FALSE;
   pc_settings_view_reload (self);
 }
 

@@ -15,6 +15,7 @@
  *   set KEY VALUE            change a setting through its row on the shown settings view (Apps
  *                            page when shown, else Settings); KEY add-rule adds a rule
  *   popup ID                 open a connection's context menu
+ *   history-search TEXT      search the History page
  *   size WIDTH HEIGHT        resize the window
  *   bench-feed N             add N synthetic connections to the live model in one batch
  *   bench-run SECONDS RATE   RATE synthetic connection events a second (half new, half byte
@@ -30,6 +31,7 @@
 
 #include "pc-apps-page.h"
 #include "pc-bandwidth-graph.h"
+#include "pc-history-page.h"
 #include "pc-monitor-page.h"
 #include "pc-settings-view.h"
 #include "pc-window.h"
@@ -94,6 +96,9 @@ dump (PcWindow *win)
   g_variant_builder_add (
       &b, "{sv}", "settings",
       pc_settings_view_dump (PC_SETTINGS_VIEW (pc_window_get_page_widget (win, "settings"))));
+  g_variant_builder_add (
+      &b, "{sv}", "history",
+      pc_history_page_dump (PC_HISTORY_PAGE (pc_window_get_page_widget (win, "history"))));
   /* the graph is inside the bandwidth page's box */
   for (GtkWidget *w = bandwidth; w != NULL && graph == NULL;)
     {
@@ -373,6 +378,11 @@ run (GSocketConnection *connection, const char *line)
     {
       pc_monitor_page_set_search (PC_MONITOR_PAGE (pc_window_get_page_widget (win, "monitor")),
                                   arg);
+      return g_strdup ("ok");
+    }
+  if (g_str_equal (cmd, "history-search"))
+    {
+      pc_history_page_search (PC_HISTORY_PAGE (pc_window_get_page_widget (win, "history")), arg);
       return g_strdup ("ok");
     }
   if (g_str_equal (cmd, "popup"))

@@ -7,6 +7,7 @@
 
 #include "pc-apps-page.h"
 #include "pc-bandwidth-graph.h"
+#include "pc-history-page.h"
 #include "pc-monitor-page.h"
 #include "pc-settings-view.h"
 
@@ -177,6 +178,7 @@ pc_window_class_init (PcWindowClass *klass)
   g_type_ensure (PC_TYPE_APPS_PAGE);
   g_type_ensure (PC_TYPE_SETTINGS_VIEW);
   g_type_ensure (PC_TYPE_BANDWIDTH_GRAPH);
+  g_type_ensure (PC_TYPE_HISTORY_PAGE);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/portcullis/Portcullis/pc-window.ui");

@@ -59,7 +59,7 @@ class AppTests(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix='pc-app-test-')
         os.chmod(cls.tmp, 0o755)
         cls.sb = pcsandbox.Sandbox(BUILD_DIR, polkit_policies=[POLICY],
-                                   settings='[global]\ndefault-action=allow\n')
+                                   settings='[global]\ndefault-action=allow\n', log_dir=os.environ.get('PC_APP_TEST_LOGS'))
         cls.sb.start()
         cls.sb.wait_for_name(NAME, 10, cls.sb.helper_proc, cls.sb.helper_log_path)
         cls.xvfb, cls.display = start_xvfb()
@@ -254,10 +254,12 @@ class AppTests(unittest.TestCase):
         self.assertIn('Inherits global', pt[0])
         self.shoot('apps')
         self.ok('set prompt-timeout 42')
-        self.wait(lambda d: d['apps']['view']['settings']['prompt-timeout'][1] == 'profile',
+        self.wait(lambda d: d['apps']['view']['settings'].get('prompt-timeout', ['', ''])[1]
+                  == 'profile',
                   'the override on the app page')
         self.ok('set block-p2p true')
-        self.wait(lambda d: d['apps']['view']['settings']['block-p2p'][1] == 'profile',
+        self.wait(lambda d: d['apps']['view']['settings'].get('block-p2p', ['', ''])[1]
+                  == 'profile',
                   'the block-p2p override')
         shown = self.dump()['apps']['view']['settings']
         self.assertTrue(shown['block-p2p'][0].startswith('On'), shown['block-p2p'])
@@ -281,8 +283,8 @@ class AppTests(unittest.TestCase):
 
     def test_4_invalid_rule_shows_error(self):
         self.ok("action win.open-profile 'curl'")
-        self.wait(lambda d: d['apps']['view']['loaded'] and d['apps']['view']['profile'] == 'curl',
-                  'the curl app page')
+        self.wait(lambda d: d['apps']['view']['loaded'] and d['apps']['view']['profile'] == 'curl'
+                  and 'prompt-timeout' in d['apps']['view']['settings'], 'the curl app page')
         before = self.ctl('--json', 'rules', 'list', '--app', 'curl')
         self.ok('set add-rule + exa mple..com tcp/99999')
         d = self.wait(lambda d: d['apps']['view']['rule-error'] and d, 'the inline rule error')
@@ -304,8 +306,24 @@ class AppTests(unittest.TestCase):
         self.assertTrue(da[0].startswith('Allow'), da)
         self.assertEqual(da[1], 'admin')
         self.shoot('settings')
+
+    def test_5b_history_search(self):
         self.page('history')
+        self.assertEqual(self.curl('/bytes/4321').returncode, 0)
+        deadline = time.monotonic() + 20
+        while True:
+            # the helper writes its history in batches: search again until the row is there
+            self.ok(f'history-search {P4}')
+            time.sleep(0.5)
+            h = self.dump()['history']
+            if h['state'] == 'results' and [r for r in h['rows'] if r['endpoint'] == P4]:
+                break
+            self.assertLess(time.monotonic(), deadline, f'no history row for {P4}: {h}')
+        self.assertTrue(all(r['endpoint'] == P4 for r in h['rows']), h['rows'])
+        self.assertIn('curl', h['counts'])
         self.shoot('history')
+        self.ok('history-search nosuchhost')
+        self.wait(lambda d: d['history']['state'] == 'empty', 'the empty search result')
 
     def test_6_bandwidth_graph(self):
         self.page('bandwidth')
