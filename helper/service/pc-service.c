@@ -50,9 +50,8 @@ struct _PcService
   guint n_subscribers; /* clients with subscriptions > 0 */
   guint n_pending;
   guint64 next_peer_serial;
-  GMainContext *main_context; /* where the counts live */
-  PcPolicyManager *policy;    /* may be NULL */
-  PcHistory *history;         /* may be NULL */
+  PcPolicyManager *policy; /* may be NULL */
+  PcHistory *history;      /* may be NULL */
   guint n_prompt_agents;
   gulong policy_changed_id;
 };
@@ -752,6 +751,7 @@ authorize_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   GDBusMethodInvocation *invocation = g_steal_pointer (&call->invocation);
   g_autofree char *sender = g_strdup (g_dbus_method_invocation_get_sender (invocation));
   g_autoptr (GError) error = NULL;
+  PcPeer *client;
 
   /* The invocation's reference goes with the reply. */
   if (!pc_polkit_authority_check_finish (PC_POLKIT_AUTHORITY (source), res, &error))
@@ -764,60 +764,15 @@ authorize_cb (GObject *source, GAsyncResult *res, gpointer user_data)
       call->method->func (self, invocation, g_dbus_method_invocation_get_parameters (invocation));
     }
 
-  /* The call stays counted until its reply is sent (see call_finished_cb): some methods
-   * answer later, from a worker thread. */
-}
-
-/* A call counts as in flight for its client from its arrival to its reply, including the wait
- * for polkit and methods that answer from a worker thread. */
-typedef struct
-{
-  PcService *self;
-  char *sender;
-  guint64 peer_serial;
-} PcInFlight;
-
-static void
-pc_in_flight_free (gpointer data)
-{
-  PcInFlight *in_flight = data;
-
-  g_object_unref (in_flight->self);
-  g_free (in_flight->sender);
-  g_free (in_flight);
-}
-
-static gboolean
-call_finished_idle_cb (gpointer data)
-{
-  PcInFlight *in_flight = data;
-  PcService *self = in_flight->self;
-  PcPeer *client;
-
-  if (self->clients == NULL)
-    return G_SOURCE_REMOVE;
   /* A client that left the bus meanwhile was forgotten with its count of calls in flight
    * (a method may have made a new record for the name since: that one does not count it). */
-  client = g_hash_table_lookup (self->clients, in_flight->sender);
-  if (client != NULL && client->serial == in_flight->peer_serial)
+  client = g_hash_table_lookup (self->clients, sender);
+  if (client != NULL && client->serial == call->peer_serial)
     {
       client->pending--;
       self->n_pending--;
       pc_service_forget_idle_peer (self, client);
     }
-  return G_SOURCE_REMOVE;
-}
-
-/* The invocation is gone: its reply was sent. Any thread; the count is the main loop's. */
-static void
-call_finished_cb (gpointer data, GObject *where_the_object_was)
-{
-  PcInFlight *in_flight = data;
-  GSource *source = g_idle_source_new ();
-
-  g_source_set_callback (source, call_finished_idle_cb, in_flight, pc_in_flight_free);
-  g_source_attach (source, in_flight->self->main_context);
-  g_source_unref (source);
 }
 
 static gboolean
@@ -831,7 +786,6 @@ authorize_method_cb (GDBusInterfaceSkeleton *skeleton,
   const PcMethod *method = NULL;
   PcPeer *client;
   PcCall *call;
-  PcInFlight *in_flight;
 
   /* We answer every call ourselves, after polkit: returning FALSE tells the skeleton so. */
   g_object_ref (invocation);
@@ -862,11 +816,6 @@ authorize_method_cb (GDBusInterfaceSkeleton *skeleton,
     }
   client->pending++;
   self->n_pending++;
-  in_flight = g_new0 (PcInFlight, 1);
-  in_flight->self = g_object_ref (self);
-  in_flight->sender = g_strdup (sender);
-  in_flight->peer_serial = client->serial;
-  g_object_weak_ref (G_OBJECT (invocation), call_finished_cb, in_flight);
 
   call = g_new0 (PcCall, 1);
   call->self = g_object_ref (self);
@@ -1136,7 +1085,6 @@ pc_service_finalize (GObject *object)
   PcService *self = PC_SERVICE (object);
 
   g_free (self->ipv6_error);
-  g_main_context_unref (self->main_context);
   G_OBJECT_CLASS (pc_service_parent_class)->finalize (object);
 }
 
@@ -1156,7 +1104,6 @@ static void
 pc_service_init (PcService *self)
 {
   self->cancellable = g_cancellable_new ();
-  self->main_context = g_main_context_ref_thread_default ();
   self->authority = pc_polkit_authority_new ();
   self->clients
       = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)pc_peer_free);
