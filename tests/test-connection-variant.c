@@ -57,7 +57,7 @@ test_ipv4 (void)
   gint64 x = -1;
 
   g_assert_true (g_variant_is_of_type (v, G_VARIANT_TYPE_VARDICT));
-  g_assert_cmpuint (g_variant_n_children (v), ==, 25);
+  g_assert_cmpuint (g_variant_n_children (v), ==, 27);
   g_assert_true (g_variant_lookup (v, "event", "&s", &s));
   g_assert_cmpstr (s, ==, "added");
   g_assert_true (g_variant_lookup (v, "id", "t", &t));
@@ -106,7 +106,7 @@ test_ipv6_inbound_without_event (void)
   c->key.direction = PC_DIR_INBOUND;
   c->allowed = TRUE;
   v = g_variant_ref_sink (pc_connection_variant_new (c, NULL));
-  g_assert_cmpuint (g_variant_n_children (v), ==, 24);
+  g_assert_cmpuint (g_variant_n_children (v), ==, 26);
   g_assert_false (g_variant_lookup (v, "event", "&s", &s));
   g_assert_true (g_variant_lookup (v, "remote-address", "&s", &s));
   g_assert_cmpstr (s, ==, "2001:db8::10");

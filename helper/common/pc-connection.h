@@ -37,6 +37,8 @@ typedef struct
   gint64 ended;   /* 0 while live */
   guint64 bytes_in;
   guint64 bytes_out;
+  guint64 rate_in; /* bytes per second over the last sample (about a second) */
+  guint64 rate_out;
 } PcConnection;
 
 PcConnection *pc_connection_ref (PcConnection *self);

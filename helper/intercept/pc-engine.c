@@ -35,6 +35,7 @@ typedef struct
   gboolean cookie_checked; /* inbound TCP: the accepted socket's cookie was looked up */
   struct _Pending *prompt; /* non-NULL while the flow waits for an answer */
   PcGeoInfo geo;           /* of the remote address; empty without geo data */
+  gint64 sampled;          /* monotonic µs of the last traffic sample */
 } PcFlow;
 
 /* A prompt in the packet thread: the packets it holds and the flows that wait for it. */
@@ -943,12 +944,26 @@ static void
 update_bytes (PcEngine *self, PcFlow *flow, guint64 bytes_in, guint64 bytes_out)
 {
   PcConnection *updated;
+  gint64 now = g_get_monotonic_time ();
+  /* the first sample comes about a second after the flow began */
+  gint64 elapsed = flow->sampled > 0 ? now - flow->sampled : G_USEC_PER_SEC;
+  guint64 rate_in = 0, rate_out = 0;
 
-  if (bytes_in == flow->conn->bytes_in && bytes_out == flow->conn->bytes_out)
+  flow->sampled = now;
+  if (elapsed > 0)
+    {
+      rate_in = (bytes_in - MIN (bytes_in, flow->conn->bytes_in)) * G_USEC_PER_SEC / elapsed;
+      rate_out = (bytes_out - MIN (bytes_out, flow->conn->bytes_out)) * G_USEC_PER_SEC / elapsed;
+    }
+  /* Unchanged and already idle: nothing to tell. */
+  if (bytes_in == flow->conn->bytes_in && bytes_out == flow->conn->bytes_out
+      && flow->conn->rate_in == 0 && flow->conn->rate_out == 0)
     return;
   updated = pc_connection_copy (flow->conn);
   updated->bytes_in = bytes_in;
   updated->bytes_out = bytes_out;
+  updated->rate_in = rate_in;
+  updated->rate_out = rate_out;
   g_clear_pointer (&flow->conn, pc_connection_unref);
   flow->conn = pc_connection_ref (updated);
   publish_connection (self, PC_CONNECTION_CHANGED, updated);

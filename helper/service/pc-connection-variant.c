@@ -49,6 +49,8 @@ typedef enum
   K_BYTES_OUT,
   K_STARTED,
   K_ENDED,
+  K_RATE_IN,
+  K_RATE_OUT,
   N_KEYS
 } PcKey;
 
@@ -65,7 +67,8 @@ static const char *const key_names[N_KEYS] = {
   "country",     "verdict",
   "reason",      "bytes-in",
   "bytes-out",   "started",
-  "ended",
+  "ended",       "rate-in",
+  "rate-out",
 };
 
 static GVariant **
@@ -128,6 +131,8 @@ connection_entries (const PcConnection *c, GVariant **keys, GVariant **out)
   out[n++] = entry (keys, K_BYTES_OUT, g_variant_new_uint64 (c->bytes_out));
   out[n++] = entry (keys, K_STARTED, g_variant_new_int64 (c->started));
   out[n++] = entry (keys, K_ENDED, g_variant_new_int64 (c->ended));
+  out[n++] = entry (keys, K_RATE_IN, g_variant_new_uint64 (c->rate_in));
+  out[n++] = entry (keys, K_RATE_OUT, g_variant_new_uint64 (c->rate_out));
   return n;
 }
 

@@ -86,6 +86,24 @@ class HistoryTests(unittest.TestCase):
                          what='5 MB in the bandwidth series')
         self.assertLess(got, 5_000_000 * 1.02 + 10_000)
 
+    def test_live_rate_of_a_connection(self):
+        # a transfer held at 200 kB/s by the reader: once the socket buffers are full (the
+        # first second runs at network speed) the live connection reports about that rate
+        dl = self.sb.client(['curl', '-sS', '-o', '/dev/null', '--limit-rate', '200k',
+                             f'http://{P4}:8080/bytes/50000000'])
+        seen = []
+        try:
+            def steady_rate():
+                r = ctl(self.sb, '--json', 'connections')
+                live = [c['rate-in'] for c in json.loads(r.stdout)
+                        if c['remote-port'] == 8080 and c['ended'] == 0]
+                seen.extend(live)
+                return live and 100_000 < live[0] < 400_000
+            wait_until(steady_rate, timeout=15, what=f'a rate near 200 kB/s (seen {seen})')
+        finally:
+            dl.kill()
+            dl.wait()
+
     def test_export_csv_and_json(self):
         wait_until(lambda: self.search(), what='rows')
         r = ctl(self.sb, 'history', 'export', '-', '--format', 'csv')
