@@ -594,7 +594,7 @@ test_no_keys (Fixture *f, gconstpointer data)
   assert_failed_and_kept (f, error, "no trusted keys");
 }
 
-/* build-aux/pc-sign-index: keys from certtool, index and signature from the tool */
+/* build-aux/pc-sign-index: keys, index and signature made by the tool (GnuTLS through ctypes) */
 static void
 test_sign_tool (Fixture *f, gconstpointer data)
 {
