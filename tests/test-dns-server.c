@@ -255,6 +255,32 @@ test_ttl_expiry (Fixture *f, gconstpointer data)
 }
 
 static void
+test_prefetch (Fixture *f, gconstpointer data)
+{
+  g_autoptr (PcDnsMessage) r = NULL;
+
+  /* asked twice: popular */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_clear_pointer (&r, pc_dns_message_free);
+      r = ask_udp (f, "hot.test", PC_DNS_TYPE_A);
+    }
+  g_assert_cmpuint (dns_test_servers_count (public_ns, "hot.test.", "A"), ==, 1);
+  /* TTL 6 s: with under 10 % of it left, a hit refreshes it in the background */
+  g_usleep (5500 * 1000);
+  g_clear_pointer (&r, pc_dns_message_free);
+  r = ask_udp (f, "hot.test", PC_DNS_TYPE_A);
+  g_usleep (300 * 1000);
+  g_assert_cmpuint (dns_test_servers_count (public_ns, "hot.test.", "A"), ==, 2);
+  /* past the first answer's expiry the refreshed one answers: no third upstream query */
+  g_usleep (1000 * 1000);
+  g_clear_pointer (&r, pc_dns_message_free);
+  r = ask_udp (f, "hot.test", PC_DNS_TYPE_A);
+  g_assert_cmpuint (first_a_last_octet (r), ==, 8);
+  g_assert_cmpuint (dns_test_servers_count (public_ns, "hot.test.", "A"), ==, 2);
+}
+
+static void
 test_coalescing (Fixture *f, gconstpointer data)
 {
   enum
@@ -496,6 +522,7 @@ main (int argc, char **argv)
   const char *public_data[] = {
     "local-data: \"short.test. 2 IN A 203.0.113.2\"",
     "local-data: \"together.test. 300 IN A 203.0.113.7\"",
+    "local-data: \"hot.test. 6 IN A 203.0.113.8\"",
     "local-data: \"rebind.test. 300 IN A 192.168.1.10\"",
     "local-data: \"rebind.test. 300 IN A 203.0.113.9\"",
     "local-data: \"evil.test. 300 IN A 127.0.0.1\"",
@@ -529,6 +556,7 @@ main (int argc, char **argv)
   ADD ("/dns/server/resolve-and-cache", test_resolve_and_cache, FALSE);
   ADD ("/dns/server/ttl-expiry", test_ttl_expiry, FALSE);
   ADD ("/dns/server/coalescing", test_coalescing, FALSE);
+  ADD ("/dns/server/prefetch", test_prefetch, FALSE);
   ADD ("/dns/server/rebinding", test_rebinding, FALSE);
   ADD ("/dns/server/split-horizon", test_split_horizon, FALSE);
   ADD ("/dns/server/canary-and-malformed", test_canary_and_malformed, FALSE);
