@@ -349,8 +349,10 @@ class Sandbox:
     def __init__(self, build_dir, *, helper=True, bus=True, cgroup=True, servers=True,
                  settings=None, helper_args=(), name_prefix='pc', queue_num=0,
                  log_dir=None, polkit_policies=(), polkit_rules=None,
-                 bus_strict=False, bus_policy_dirs=(), servers_args=()):
+                 bus_strict=False, bus_policy_dirs=(), servers_args=(), helper_exe=None):
         self.build_dir = os.path.abspath(build_dir)
+        # an installed portcullisd (e.g. /usr/sbin/portcullisd from the .deb) instead of the build's
+        self._helper_exe = helper_exe
         self._servers_args = list(servers_args)  # extra sandbox-servers.py options (--static-dir)
         self.suffix = secrets.token_hex(3)
         self.client_ns = f'{name_prefix}-c-{self.suffix}'
@@ -800,6 +802,8 @@ class Sandbox:
 
     @property
     def helper_exe(self):
+        if self._helper_exe is not None:
+            return self._helper_exe
         return os.path.join(self.build_dir, 'helper', 'portcullisd')
 
     @property
