@@ -33,13 +33,12 @@ struct _PcService
 {
   GObject parent_instance;
 
-  PcEngine *engine; /* not owned: outlives the service */
-  PcDBusPortcullis1 *skeleton;
+  PcEngine *engine;      /* not owned: outlives the service */
+  guint registration_id; /* the object on the bus; 0 while not exported */
   PcPolkitAuthority *authority;
   GCancellable *cancellable;
   GDBusConnection *connection;
   guint owner_id;
-  gboolean exported;
   gboolean name_owned;
   gint64 started;
 
@@ -775,10 +774,18 @@ authorize_cb (GObject *source, GAsyncResult *res, gpointer user_data)
     }
 }
 
-static gboolean
-authorize_method_cb (GDBusInterfaceSkeleton *skeleton,
-                     GDBusMethodInvocation *invocation,
-                     gpointer user_data)
+/* Every call arrives here, in the main thread, and is answered after polkit. We register the
+ * object ourselves rather than through the generated skeleton: its g-authorize-method hook runs
+ * in a worker thread and never releases a call it was told not to run. */
+static void
+method_call_cb (GDBusConnection *connection,
+                const char *sender_name,
+                const char *object_path,
+                const char *interface_name,
+                const char *method_name,
+                GVariant *parameters,
+                GDBusMethodInvocation *invocation,
+                gpointer user_data)
 {
   PcService *self = PC_SERVICE (user_data);
   const char *name = g_dbus_method_invocation_get_method_name (invocation);
@@ -787,16 +794,15 @@ authorize_method_cb (GDBusInterfaceSkeleton *skeleton,
   PcPeer *client;
   PcCall *call;
 
-  /* We answer every call ourselves, after polkit: returning FALSE tells the skeleton so. */
-  g_object_ref (invocation);
+  /* invocation: our reference goes with the reply */
   for (gsize i = 0; i < G_N_ELEMENTS (pc_methods); i++)
     if (g_strcmp0 (pc_methods[i].name, name) == 0)
       method = &pc_methods[i];
-  if (method == NULL || sender == NULL)
+  if (method == NULL || sender == NULL || g_strcmp0 (interface_name, PC_SERVICE_INTERFACE) != 0)
     {
       g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
                                              "unknown method %s", name);
-      return FALSE;
+      return;
     }
   client = pc_service_ensure_peer (self, sender);
   if (client->pending >= PC_SERVICE_MAX_PENDING_PER_CLIENT)
@@ -804,7 +810,7 @@ authorize_method_cb (GDBusInterfaceSkeleton *skeleton,
       g_dbus_method_invocation_return_error (invocation, PC_ERROR, PC_ERROR_LIMIT,
                                              "%s has %u calls in flight already (the limit)",
                                              sender, client->pending);
-      return FALSE;
+      return;
     }
   if (self->n_pending >= PC_SERVICE_MAX_PENDING)
     {
@@ -812,7 +818,7 @@ authorize_method_cb (GDBusInterfaceSkeleton *skeleton,
                                              "%u calls are in flight already (the limit)",
                                              self->n_pending);
       pc_service_forget_idle_peer (self, client);
-      return FALSE;
+      return;
     }
   client->pending++;
   self->n_pending++;
@@ -828,7 +834,7 @@ authorize_method_cb (GDBusInterfaceSkeleton *skeleton,
        & G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION)
           != 0,
       self->cancellable, authorize_cb, call);
-  return FALSE;
+  return;
 }
 
 /* ---- connection signals ----------------------------------------------------------------------- */
@@ -960,17 +966,19 @@ engine_changes_cb (GArray *changes, gpointer user_data)
 static void
 bus_acquired_cb (GDBusConnection *connection, const char *name, gpointer user_data)
 {
+  static const GDBusInterfaceVTable vtable = { method_call_cb, NULL, NULL, { 0 } };
   PcService *self = PC_SERVICE (user_data);
   g_autoptr (GError) error = NULL;
 
   g_set_object (&self->connection, connection);
-  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton), connection,
-                                         PC_SERVICE_OBJECT_PATH, &error))
+  self->registration_id = g_dbus_connection_register_object (
+      connection, PC_SERVICE_OBJECT_PATH,
+      (GDBusInterfaceInfo *)pc_dbus_portcullis1_interface_info (), &vtable, self, NULL, &error);
+  if (self->registration_id == 0)
     {
       g_warning ("cannot export %s on the system bus: %s", PC_SERVICE_OBJECT_PATH, error->message);
       return;
     }
-  self->exported = TRUE;
 }
 
 static void
@@ -1013,7 +1021,7 @@ gboolean
 pc_service_is_running (PcService *self)
 {
   g_return_val_if_fail (PC_IS_SERVICE (self), FALSE);
-  return self->exported && self->name_owned;
+  return self->registration_id != 0 && self->name_owned;
 }
 
 void
@@ -1030,8 +1038,9 @@ pc_service_set_interception (PcService *self, const PcServiceInterception *inter
 static void
 policy_changed_cb (PcService *self)
 {
-  if (self->exported)
-    pc_dbus_portcullis1_emit_settings_changed (self->skeleton);
+  if (self->registration_id != 0)
+    g_dbus_connection_emit_signal (self->connection, NULL, PC_SERVICE_OBJECT_PATH,
+                                   PC_SERVICE_INTERFACE, "SettingsChanged", NULL, NULL);
 }
 
 void
@@ -1064,14 +1073,13 @@ pc_service_dispose (GObject *object)
       pc_engine_set_prompt_agents (self->engine, 0);
     }
   self->engine = NULL;
-  if (self->exported)
-    g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
-  self->exported = FALSE;
+  if (self->registration_id != 0)
+    g_dbus_connection_unregister_object (self->connection, self->registration_id);
+  self->registration_id = 0;
   if (self->owner_id != 0)
     g_bus_unown_name (self->owner_id);
   self->owner_id = 0;
   g_clear_pointer (&self->clients, g_hash_table_unref);
-  g_clear_object (&self->skeleton);
   g_clear_object (&self->authority);
   g_clear_object (&self->connection);
   g_clear_object (&self->cancellable);
@@ -1107,10 +1115,8 @@ pc_service_init (PcService *self)
   self->authority = pc_polkit_authority_new ();
   self->clients
       = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)pc_peer_free);
-  self->skeleton = pc_dbus_portcullis1_skeleton_new ();
   self->started = g_get_real_time ();
   self->interception.ipv4 = TRUE;
-  g_signal_connect (self->skeleton, "g-authorize-method", G_CALLBACK (authorize_method_cb), self);
 }
 
 PcService *

@@ -4,6 +4,7 @@
 DBUS_SYSTEM_BUS_ADDRESS). Runs as any user; prints JSON lines:
   call METHOD [ARGS]            ARGS: GVariant text of the in-arguments tuple, e.g. "('id',)"
   pipeline METHOD N             N calls at once on one connection; counts replies by error name
+  sequential METHOD N [ARGS]    N calls one after the other on one connection; counts replies
   subscribe [--times N] [--until-ids N --remote-port P] [--seconds S]
                                 Subscribe N times, print {"subscribed": ...}, then collect
                                 ConnectionsChanged until N distinct ids with remote port P were
@@ -79,6 +80,21 @@ def cmd_pipeline(a):
     for _ in range(a.n):
         conn.call(NAME, PATH, IFACE, a.method, None, None, 0, 25000, None, done, None)
     loop.run()
+    out(counts=counts)
+    return 0
+
+
+def cmd_sequential(a):
+    conn = bus()
+    args = GLib.Variant.parse(None, a.args, None, None) if a.args else None
+    counts = {}
+    for _ in range(a.n):
+        try:
+            call(conn, a.method, args)
+            key = 'ok'
+        except GLib.Error as e:
+            key = error_fields(e)['error']
+        counts[key] = counts.get(key, 0) + 1
     out(counts=counts)
     return 0
 
@@ -180,6 +196,10 @@ def main():
     q = sub.add_parser('pipeline')
     q.add_argument('method')
     q.add_argument('n', type=int)
+    q = sub.add_parser('sequential')
+    q.add_argument('method')
+    q.add_argument('n', type=int)
+    q.add_argument('args', nargs='?')
     q = sub.add_parser('subscribe')
     q.add_argument('--times', type=int, default=1)
     q.add_argument('--until-ids', type=int, default=0)
@@ -194,7 +214,8 @@ def main():
     q.add_argument('name')
     q.add_argument('--seconds', type=float, default=10)
     a = p.parse_args()
-    return {'call': cmd_call, 'pipeline': cmd_pipeline, 'subscribe': cmd_subscribe,
+    return {'call': cmd_call, 'pipeline': cmd_pipeline, 'sequential': cmd_sequential,
+            'subscribe': cmd_subscribe,
             'own': cmd_own, 'fire': cmd_fire, 'wait-signal': cmd_wait_signal}[a.cmd](a)
 
 

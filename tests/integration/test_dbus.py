@@ -183,6 +183,13 @@ class ServiceTests(unittest.TestCase):
             status(self.sb)), what='no subscribers and no calls in flight')
         self.assertTrue(dbus_tool(self.sb, 'pipeline', 'Status', 20)['counts'] == {'ok': 20})
 
+    def test_long_lived_client_stays_under_the_limit(self):
+        # a client that makes many calls one after the other (like the app) never reaches
+        # the limit of calls in flight
+        for method, args in (('Status', None), ('SearchHistory', "(@a{sv} {},)")):
+            r = dbus_tool(self.sb, 'sequential', method, 100, *([args] if args else []))
+            self.assertEqual(r['counts'], {'ok': 100}, (method, r))
+
     def test_pending_call_limit(self):
         # 100 calls at once from one client (under dbus-daemon's own 128 pending replies):
         # 32 wait for polkit, the rest are refused at once
