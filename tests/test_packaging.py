@@ -132,6 +132,9 @@ def install_and_run(debs):
         sys.exit('FAIL: systemd runs here: installing would enable portcullisd.service for the '
                  'next boot; run the install part only on a disposable machine without systemd')
     pkgs = ['portcullis', 'portcullis-gtk']
+    # A sandbox of another test run may have put the polkit action file there (pcsandbox does
+    # for polkitd); dpkg takes it over and removes it, so it is put back afterwards.
+    sandbox_action = open(POLKIT_ACTION, 'rb').read() if os.path.exists(POLKIT_ACTION) else None
     try:
         res = run(['dpkg', '-i'] + [debs[p] for p in pkgs], capture_output=True)
         print(res.stdout + res.stderr)
@@ -170,6 +173,10 @@ def install_and_run(debs):
             check('PORTCULLIS' not in sb.ruleset(), 'its chains are gone with it')
     finally:
         run(['dpkg', '--purge'] + pkgs[::-1], capture_output=True)
+        if sandbox_action is not None and not os.path.exists(POLKIT_ACTION):
+            with open(POLKIT_ACTION + '.tmp', 'wb') as f:
+                f.write(sandbox_action)
+            os.rename(POLKIT_ACTION + '.tmp', POLKIT_ACTION)
     for pkg in pkgs:
         check(not installed(pkg), f'{pkg} is purged')
     for path in EXPECTED['portcullis'] + EXPECTED['portcullis-gtk'] + [
