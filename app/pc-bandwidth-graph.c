@@ -22,6 +22,11 @@ struct _PcBandwidthGraph
   gulong tick_id;
   gboolean held;
   double hover_x; /* < 0: no pointer */
+  /* a range from the helper's history instead of the live series */
+  gboolean history;
+  GArray *h_in;
+  GArray *h_out;
+  guint step; /* seconds per sample */
 };
 
 G_DEFINE_FINAL_TYPE (PcBandwidthGraph, pc_bandwidth_graph, GTK_TYPE_WIDGET)
@@ -48,8 +53,17 @@ format_rate (double bytes_per_second)
 }
 
 static gboolean
-series (PcBandwidthGraph *self, const double **in, const double **out, guint *head)
+series (PcBandwidthGraph *self, const double **in, const double **out, guint *head, guint *n)
 {
+  if (self->history)
+    {
+      *in = (const double *)(gpointer)self->h_in->data;
+      *out = (const double *)(gpointer)self->h_out->data;
+      *head = 0;
+      *n = self->h_in->len;
+      return *n >= 2;
+    }
+  *n = PC_LIVE_MODEL_SAMPLES;
   return self->model != NULL
          && pc_live_model_get_series (self->model, self->app ? self->app : "", in, out, head);
 }
@@ -89,6 +103,7 @@ static void
 draw_series (cairo_t *cr,
              const double *values,
              guint head,
+             guint n,
              double x0,
              double y0,
              double w,
@@ -96,8 +111,6 @@ draw_series (cairo_t *cr,
              double top,
              const GdkRGBA *color)
 {
-  guint n = PC_LIVE_MODEL_SAMPLES;
-
   cairo_set_line_width (cr, 2);
   cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
   for (guint i = 0; i < n; i++)
@@ -129,6 +142,7 @@ pc_bandwidth_graph_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   double w = width - PAD_LEFT - PAD_RIGHT, h = height - PAD_TOP - PAD_BOTTOM;
   const double *in = NULL, *out = NULL;
   guint head = 0, n = PC_LIVE_MODEL_SAMPLES;
+  guint step = self->history ? self->step : 1;
   double peak = 0, top;
   GdkRGBA fg, grid, c_in, c_out;
   cairo_t *cr;
@@ -141,7 +155,9 @@ pc_bandwidth_graph_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   c_in = named_color (widget, "pc_graph_received", "#3584e4");
   c_out = named_color (widget, "pc_graph_sent", "#e66100");
 
-  if (series (self, &in, &out, &head))
+  if (!series (self, &in, &out, &head, &n))
+    in = out = NULL;
+  else
     for (guint i = 0; i < n; i++)
       peak = MAX (peak, MAX (in[i], out[i]));
   top = nice_ceiling (peak);
@@ -158,22 +174,28 @@ pc_bandwidth_graph_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
                                  &GRAPHENE_RECT_INIT ((float)x0, (float)y, (float)w, 1));
       add_label (widget, snapshot, label, x0 - 8, y, 1.0, &dim);
     }
-  /* the time axis: minutes ago */
-  for (int m = 10; m >= 0; m -= 2)
+  /* the time axis: how long ago */
+  /* 2 minutes, 4 hours or 5 days apart */
+  for (int ticks = self->history ? 6 : 5, k = ticks; k >= 0; k--)
     {
-      double x = x0 + w * (10 - m) / 10.0;
-      g_autofree char *label = m == 0 ? g_strdup (_ ("now"))
-                                      /* TRANSLATORS: minutes ago on the graph's time axis */
-                                      : g_strdup_printf (_ ("−%d min"), m);
+      double x = x0 + w * (ticks - k) / (double)ticks;
+      double ago = (double)n * step * k / ticks; /* seconds */
+      g_autofree char *label
+          = k == 0 ? g_strdup (_ ("now"))
+            /* TRANSLATORS: minutes, hours or days ago on the graph's time axis */
+            : ago < 3 * 3600  ? g_strdup_printf (_ ("−%.0f min"), ago / 60)
+            : ago < 3 * 86400 ? g_strdup_printf (_ ("−%.0f h"), ago / 3600)
+                              : g_strdup_printf (_ ("−%.0f d"), ago / 86400);
+      int m = k;
       GdkRGBA dim = fg;
 
       dim.alpha = 0.7f;
       gtk_snapshot_append_color (snapshot, &grid,
                                  &GRAPHENE_RECT_INIT ((float)x, (float)y0, 1, (float)h));
       add_label (widget, snapshot, label, x, y0 + h + PAD_BOTTOM / 2.0,
-                 m == 0    ? 1.0
-                 : m == 10 ? 0.0
-                           : 0.5,
+                 m == 0       ? 1.0
+                 : m == ticks ? 0.0
+                              : 0.5,
                  &dim);
     }
   /* legend */
@@ -188,8 +210,8 @@ pc_bandwidth_graph_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
                                   &GRAPHENE_RECT_INIT (0, 0, (float)width, (float)height));
   cairo_rectangle (cr, x0, y0 - 2, w, h + 4);
   cairo_clip (cr);
-  draw_series (cr, in, head, x0, y0, w, h, top, &c_in);
-  draw_series (cr, out, head, x0, y0, w, h, top, &c_out);
+  draw_series (cr, in, head, n, x0, y0, w, h, top, &c_in);
+  draw_series (cr, out, head, n, x0, y0, w, h, top, &c_out);
   cairo_destroy (cr);
 
   if (self->hover_x >= x0 && self->hover_x <= x0 + w)
@@ -200,8 +222,8 @@ pc_bandwidth_graph_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       g_autofree char *rin = format_rate (in[idx]);
       g_autofree char *rout = format_rate (out[idx]);
       g_autoptr (GDateTime) now = g_date_time_new_now_local ();
-      g_autoptr (GDateTime) at = g_date_time_add_seconds (now, -(double)(n - i));
-      g_autofree char *time = g_date_time_format (at, "%X");
+      g_autoptr (GDateTime) at = g_date_time_add_seconds (now, -(double)(n - i) * step);
+      g_autofree char *time = g_date_time_format (at, step >= 60 ? "%x %H:%M" : "%X");
       /* TRANSLATORS: the values under the pointer: time, received, sent */
       g_autofree char *text = g_strdup_printf (_ ("%s\n↓ %s\n↑ %s"), time, rin, rout);
       g_autoptr (PangoLayout) layout = gtk_widget_create_pango_layout (widget, text);
@@ -234,13 +256,13 @@ static void
 update_accessible (PcBandwidthGraph *self)
 {
   const double *in, *out;
-  guint head;
+  guint head, n;
   g_autofree char *rin = NULL, *rout = NULL, *text = NULL;
 
-  if (!series (self, &in, &out, &head))
+  if (!series (self, &in, &out, &head, &n))
     return;
   {
-    guint last = (head + PC_LIVE_MODEL_SAMPLES - 1) % PC_LIVE_MODEL_SAMPLES;
+    guint last = (head + n - 1) % n;
 
     rin = format_rate (in[last]);
     rout = format_rate (out[last]);
@@ -313,6 +335,8 @@ pc_bandwidth_graph_dispose (GObject *object)
     g_clear_signal_handler (&self->tick_id, self->model);
   g_clear_object (&self->model);
   g_clear_pointer (&self->app, g_free);
+  g_clear_pointer (&self->h_in, g_array_unref);
+  g_clear_pointer (&self->h_out, g_array_unref);
   G_OBJECT_CLASS (pc_bandwidth_graph_parent_class)->dispose (object);
 }
 
@@ -336,6 +360,9 @@ pc_bandwidth_graph_init (PcBandwidthGraph *self)
 
   self->hover_x = -1;
   self->app = g_strdup ("");
+  self->h_in = g_array_new (FALSE, TRUE, sizeof (double));
+  self->h_out = g_array_new (FALSE, TRUE, sizeof (double));
+  self->step = 1;
   g_signal_connect (motion, "motion", G_CALLBACK (motion_cb), self);
   g_signal_connect (motion, "leave", G_CALLBACK (leave_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), motion);
@@ -368,15 +395,53 @@ GVariant *
 pc_bandwidth_graph_dump (PcBandwidthGraph *self)
 {
   const double *in = NULL, *out = NULL;
-  guint head = 0;
+  guint head = 0, n = 0;
   double peak = 0, total = 0;
 
-  if (series (self, &in, &out, &head))
-    for (guint i = 0; i < PC_LIVE_MODEL_SAMPLES; i++)
+  if (series (self, &in, &out, &head, &n))
+    for (guint i = 0; i < n; i++)
       {
         peak = MAX (peak, MAX (in[i], out[i]));
-        total += in[i] + out[i];
+        /* rates times the seconds each sample stands for: bytes */
+        total += (in[i] + out[i]) * (self->history ? self->step : 1);
       }
-  return g_variant_new_parsed ("{'app': <%s>, 'peak': <%d>, 'total': <%d>}", self->app, peak,
-                               total);
+  return g_variant_new_parsed ("{'app': <%s>, 'peak': <%d>, 'total': <%d>, 'history': <%b>}",
+                               self->app, peak, total, self->history);
+}
+
+void
+pc_bandwidth_graph_set_live (PcBandwidthGraph *self)
+{
+  self->history = FALSE;
+  update_accessible (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+pc_bandwidth_graph_set_history (
+    PcBandwidthGraph *self, GVariant *series_, gint64 since, guint step, guint n_samples)
+{
+  GVariantIter iter;
+  gint64 start;
+  guint64 in, out;
+
+  g_array_set_size (self->h_in, 0);
+  g_array_set_size (self->h_out, 0);
+  /* n_samples slots from since, step seconds each; the helper leaves out empty ones */
+  g_array_set_size (self->h_in, n_samples);
+  g_array_set_size (self->h_out, n_samples);
+  g_variant_iter_init (&iter, series_);
+  while (g_variant_iter_next (&iter, "(xtt)", &start, &in, &out))
+    {
+      gint64 slot = (start - since) / ((gint64)step * G_USEC_PER_SEC);
+
+      if (slot < 0 || slot >= n_samples)
+        continue;
+      g_array_index (self->h_in, double, slot) += (double)in / step;
+      g_array_index (self->h_out, double, slot) += (double)out / step;
+    }
+  self->step = step;
+  self->history = TRUE;
+  update_accessible (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }

@@ -15,6 +15,12 @@ G_DECLARE_FINAL_TYPE (PcBandwidthGraph, pc_bandwidth_graph, PC, BANDWIDTH_GRAPH,
 void pc_bandwidth_graph_set_model (PcBandwidthGraph *self, PcLiveModel *model);
 /* "" = all applications */
 void pc_bandwidth_graph_set_app (PcBandwidthGraph *self, const char *key);
+/* Shows the live series again. */
+void pc_bandwidth_graph_set_live (PcBandwidthGraph *self);
+/* Shows a range of the helper's bandwidth history: GetBandwidth's a(xtt) from since, in
+ * n_samples slots of step seconds. */
+void pc_bandwidth_graph_set_history (
+    PcBandwidthGraph *self, GVariant *series, gint64 since, guint step, guint n_samples);
 /* For the test hook: a{sv} with "app", "peak" (bytes/s) and "total" (bytes in the window). */
 GVariant *pc_bandwidth_graph_dump (PcBandwidthGraph *self);
 

@@ -16,6 +16,7 @@
  *                            page when shown, else Settings); KEY add-rule adds a rule
  *   popup ID                 open a connection's context menu
  *   history-search TEXT      search the History page
+ *   bandwidth-range N        Bandwidth page: 0 live, 1 last 24 hours, 2 last 30 days
  *   size WIDTH HEIGHT        resize the window
  *   bench-feed N             add N synthetic connections to the live model in one batch
  *   bench-run SECONDS RATE   RATE synthetic connection events a second (half new, half byte
@@ -378,6 +379,11 @@ run (GSocketConnection *connection, const char *line)
     {
       pc_monitor_page_set_search (PC_MONITOR_PAGE (pc_window_get_page_widget (win, "monitor")),
                                   arg);
+      return g_strdup ("ok");
+    }
+  if (g_str_equal (cmd, "bandwidth-range"))
+    {
+      pc_window_set_bandwidth_range (win, (guint)g_ascii_strtoull (arg, NULL, 10));
       return g_strdup ("ok");
     }
   if (g_str_equal (cmd, "history-search"))

@@ -28,6 +28,8 @@ struct _PcWindow
   PcAppsPage *apps_page;
   PcSettingsView *settings_page;
   GtkDropDown *bandwidth_app;
+  GtkDropDown *bandwidth_range;
+  GCancellable *bandwidth_cancellable;
   PcBandwidthGraph *bandwidth_graph;
 };
 
@@ -96,13 +98,101 @@ open_profile_action (GtkWidget *widget, const char *action_name, GVariant *param
   pc_window_open_profile (PC_WINDOW (widget), g_variant_get_string (parameter, NULL));
 }
 
+typedef struct
+{
+  PcWindow *self;
+  gint64 since;
+  guint step;
+  guint n;
+} BandwidthCall;
+
+static void
+bandwidth_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  BandwidthCall *call = user_data;
+  g_autoptr (GVariant) series = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (!pc_dbus_portcullis1_call_get_bandwidth_finish (PC_DBUS_PORTCULLIS1 (source), &series, res,
+                                                      &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_autofree char *text = NULL;
+
+          pc_client_fix_error (error);
+          text = g_strdup_printf (_ ("Cannot read the bandwidth history: %s"), error->message);
+          pc_window_toast (call->self, text);
+        }
+      g_free (call);
+      return;
+    }
+  pc_bandwidth_graph_set_history (call->self->bandwidth_graph, series, call->since, call->step,
+                                  call->n);
+  g_free (call);
+}
+
+/* The history's name of an app: its profile, or the program of a connection without one. */
+static const char *
+history_app (PcAppRow *app)
+{
+  const char *key;
+
+  if (app == NULL)
+    return "";
+  if (pc_app_row_get_profile (app)[0] != '\0')
+    return pc_app_row_get_profile (app);
+  key = pc_app_row_get_key (app);
+  return g_str_has_prefix (key, "exe:") ? key + 4 : key;
+}
+
+void
+pc_window_refresh_bandwidth (PcWindow *self)
+{
+  PcAppRow *app = gtk_drop_down_get_selected_item (self->bandwidth_app);
+  guint range = gtk_drop_down_get_selected (self->bandwidth_range);
+  PcClient *client = pc_application_get_client (app_of (self));
+  BandwidthCall *call;
+
+  pc_bandwidth_graph_set_app (self->bandwidth_graph, app ? pc_app_row_get_key (app) : "");
+  g_cancellable_cancel (self->bandwidth_cancellable);
+  g_clear_object (&self->bandwidth_cancellable);
+  if (range == 0 || client == NULL)
+    {
+      pc_bandwidth_graph_set_live (self->bandwidth_graph);
+      return;
+    }
+  self->bandwidth_cancellable = g_cancellable_new ();
+  call = g_new0 (BandwidthCall, 1);
+  call->self = self;
+  /* 288 five-minute slots for a day, 240 three-hour slots for a month */
+  call->step = range == 1 ? 300 : 10800;
+  call->n = range == 1 ? 288 : 240;
+  {
+    gint64 step_us = (gint64)call->step * G_USEC_PER_SEC;
+    gint64 now = g_get_real_time ();
+
+    /* slots aligned to the step, as the helper's series are; the last one is the current one */
+    call->since = now - now % step_us - (gint64)(call->n - 1) * step_us;
+  }
+  pc_dbus_portcullis1_call_get_bandwidth (pc_client_get_proxy (client), history_app (app),
+                                          call->since, 0, call->step, self->bandwidth_cancellable,
+                                          bandwidth_cb, call);
+}
+
+void
+pc_window_set_bandwidth_range (PcWindow *self, guint range)
+{
+  if (gtk_drop_down_get_selected (self->bandwidth_range) != range)
+    gtk_drop_down_set_selected (self->bandwidth_range, range);
+  else
+    pc_window_refresh_bandwidth (self);
+}
+
 static void
 bandwidth_app_cb (GObject *dropdown, GParamSpec *pspec, gpointer user_data)
 {
-  PcWindow *self = user_data;
-  PcAppRow *app = gtk_drop_down_get_selected_item (GTK_DROP_DOWN (dropdown));
-
-  pc_bandwidth_graph_set_app (self->bandwidth_graph, app ? pc_app_row_get_key (app) : "");
+  pc_window_refresh_bandwidth (user_data);
 }
 
 static void
@@ -138,8 +228,20 @@ pc_window_constructed (GObject *object)
   gtk_drop_down_set_model (self->bandwidth_app, pc_live_model_get_apps (model));
   g_signal_connect_object (self->bandwidth_app, "notify::selected-item",
                            G_CALLBACK (bandwidth_app_cb), self, 0);
+  g_signal_connect_object (self->bandwidth_range, "notify::selected", G_CALLBACK (bandwidth_app_cb),
+                           self, 0);
   pc_bandwidth_graph_set_model (self->bandwidth_graph, model);
   gtk_expression_unref (name);
+}
+
+static void
+pc_window_dispose (GObject *object)
+{
+  PcWindow *self = PC_WINDOW (object);
+
+  g_cancellable_cancel (self->bandwidth_cancellable);
+  g_clear_object (&self->bandwidth_cancellable);
+  G_OBJECT_CLASS (pc_window_parent_class)->dispose (object);
 }
 
 static gboolean
@@ -172,6 +274,7 @@ pc_window_class_init (PcWindowClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   G_OBJECT_CLASS (klass)->constructed = pc_window_constructed;
+  G_OBJECT_CLASS (klass)->dispose = pc_window_dispose;
   GTK_WINDOW_CLASS (klass)->close_request = pc_window_close_request;
 
   g_type_ensure (PC_TYPE_MONITOR_PAGE);
@@ -193,6 +296,7 @@ pc_window_class_init (PcWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PcWindow, apps_page);
   gtk_widget_class_bind_template_child (widget_class, PcWindow, settings_page);
   gtk_widget_class_bind_template_child (widget_class, PcWindow, bandwidth_app);
+  gtk_widget_class_bind_template_child (widget_class, PcWindow, bandwidth_range);
   gtk_widget_class_bind_template_child (widget_class, PcWindow, bandwidth_graph);
 
   gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action);

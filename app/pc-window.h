@@ -17,6 +17,9 @@ const char *pc_window_get_page (PcWindow *self);
 void pc_window_toast (PcWindow *self, const char *text);
 /* the Apps page, showing this profile */
 void pc_window_open_profile (PcWindow *self, const char *profile_id);
+/* Bandwidth page: 0 live 10 minutes, 1 last 24 hours, 2 last 30 days (from history) */
+void pc_window_set_bandwidth_range (PcWindow *self, guint range);
+void pc_window_refresh_bandwidth (PcWindow *self);
 /* for the test hook: the banner's state and the pages */
 gboolean pc_window_get_banner (PcWindow *self, const char **title, const char **detail);
 GtkWidget *pc_window_get_page_widget (PcWindow *self, const char *name);

@@ -171,6 +171,18 @@ class AppTests(unittest.TestCase):
         self.assertEqual(r.returncode, 0, (args, r.stdout, r.stderr))
         return r.stdout
 
+    def bandwidth_recorded(self):
+        """Bytes in and out of all apps in the helper's bandwidth history, over D-Bus."""
+        code = ('from gi.repository import Gio, GLib\n'
+                'bus = Gio.bus_get_sync(Gio.BusType.SYSTEM)\n'
+                'r = bus.call_sync("org.portcullis.Portcullis1", "/org/portcullis/Portcullis1", '
+                '"org.portcullis.Portcullis1", "GetBandwidth", GLib.Variant("(sxxu)", '
+                '("", 0, 0, 300)), None, 0, 10000, None)\n'
+                'print(sum(i + o for _, i, o in r.unpack()[0]))\n')
+        r = self.sb.client_run(['/usr/bin/python3', '-c', code], cgroup=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return int(r.stdout.strip())
+
     def curl(self, path, port=8080, timeout=5):
         return self.sb.client_run(['curl', '-s', '-o', '/dev/null', '-m', str(timeout),
                                    f'http://{P4}:{port}{path}'])
@@ -333,6 +345,21 @@ class AppTests(unittest.TestCase):
         self.wait(lambda d: d['bandwidth']['total'] > 2_000_000, 'the transfer in the graph')
         time.sleep(1.2)
         self.shoot('bandwidth')
+        # the last 24 hours come from the helper's bandwidth history (written in batches): the
+        # graph shows what GetBandwidth says for the whole sandbox run
+        deadline = time.monotonic() + 20
+        while True:
+            self.ok('bandwidth-range 1')
+            time.sleep(0.5)
+            b = self.dump()['bandwidth']
+            recorded = self.bandwidth_recorded()
+            if b['history'] and recorded > 0 and abs(b['total'] - recorded) <= recorded * 0.01:
+                break
+            self.assertLess(time.monotonic(), deadline,
+                            f'the 24-hour graph shows {b}, the history has {recorded} bytes')
+        self.shoot('bandwidth-24h')
+        self.ok('bandwidth-range 0')
+        self.wait(lambda d: not d['bandwidth']['history'], 'the live graph again')
 
     def test_7_banner_follows_the_helper(self):
         self.page('monitor')
