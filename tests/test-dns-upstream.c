@@ -4,6 +4,8 @@
 #define G_LOG_DOMAIN "portcullis-dns"
 
 #include <glib/gstdio.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -286,6 +288,70 @@ test_tls_transport (gconstpointer data)
   g_assert_cmpuint (st.resumed, ==, 1);
 }
 
+/* A DoH server that speaks only HTTP/1.1 (ALPN http/1.1), forwarding to unbound's plain port:
+ * Python's http.server behind ssl, as small as a test server can be. */
+static const char doh11_server[]
+    = "import http.server, socket, ssl, sys\n"
+      "port, cert, key, up = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])\n"
+      "class H(http.server.BaseHTTPRequestHandler):\n"
+      "    protocol_version = 'HTTP/1.1'\n"
+      "    def log_message(self, *a): pass\n"
+      "    def do_POST(self):\n"
+      "        q = self.rfile.read(int(self.headers['Content-Length']))\n"
+      "        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+      "        s.settimeout(3)\n"
+      "        s.sendto(q, ('127.0.0.1', up))\n"
+      "        a = s.recv(65535)\n"
+      "        self.send_response(200)\n"
+      "        self.send_header('Content-Type', 'application/dns-message')\n"
+      "        self.send_header('Content-Length', str(len(a)))\n"
+      "        self.end_headers()\n"
+      "        self.wfile.write(a)\n"
+      "ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+      "ctx.load_cert_chain(cert, key)\n"
+      "ctx.set_alpn_protocols(['http/1.1'])\n"
+      "srv = http.server.ThreadingHTTPServer(('127.0.0.1', port), H)\n"
+      "srv.socket = ctx.wrap_socket(srv.socket, server_side=True)\n"
+      "print('ready', flush=True)\n"
+      "srv.serve_forever()\n";
+
+static void
+test_doh_http11 (void)
+{
+  g_autoptr (GError) error = NULL;
+  guint16 port = dns_test_free_port ();
+  g_autofree char *port_s = g_strdup_printf ("%u", port);
+  g_autofree char *up_s = g_strdup_printf ("%u", unbound->plain_port);
+  g_autofree char *cert = g_build_filename (unbound->dir, "srv.pem", NULL);
+  g_autofree char *key = g_build_filename (unbound->dir, "srv.key", NULL);
+  const char *argv[] = { "python3", "-c", doh11_server, port_s, cert, key, up_s, NULL };
+  g_autoptr (PcDnsUpstream) up = NULL;
+  PcDnsUpstreamStatus st;
+  GPid pid;
+  int out_fd;
+  char ready[8] = { 0 };
+  Results r;
+
+  g_spawn_async_with_pipes (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &pid, NULL,
+                            &out_fd, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (read (out_fd, ready, 5), ==, 5);
+  g_assert_cmpstr (ready, ==, "ready");
+
+  up = make_upstream ("doh://dns.test:%u/dns-query?ip=127.0.0.1&ca=%s", port, unbound->ca_file);
+  results_init (&r);
+  run_queries (up, 10, &r);
+  assert_answered (&r, 10);
+  results_clear (&r);
+  /* ten requests, one after the other on one kept-alive connection */
+  pc_dns_upstream_get_status (up, &st);
+  g_assert_cmpuint (st.connections, ==, 1);
+
+  kill (pid, SIGTERM);
+  waitpid (pid, NULL, 0);
+  close (out_fd);
+}
+
 static void
 test_tls_refused (void)
 {
@@ -421,6 +487,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dns/upstream/plain", test_plain);
   g_test_add_data_func ("/dns/upstream/dot", GINT_TO_POINTER (FALSE), test_tls_transport);
   g_test_add_data_func ("/dns/upstream/doh", GINT_TO_POINTER (TRUE), test_tls_transport);
+  g_test_add_func ("/dns/upstream/doh-http11", test_doh_http11);
   g_test_add_func ("/dns/upstream/tls-refused", test_tls_refused);
   g_test_add_func ("/dns/upstream/failover", test_failover);
   g_test_add_func ("/dns/upstream/all-down", test_all_down);

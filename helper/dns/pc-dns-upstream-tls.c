@@ -4,7 +4,8 @@
  * system priority says, the session data for resumption across reconnects, and ALPN "h2", all of
  * which glib-networking hides; the socket is a plain non-blocking fd watched in the upstream's
  * GMainContext. DoT pipelines queries (each gets its own id on the connection); DoH multiplexes
- * them as HTTP/2 streams with nghttp2 driven through its memory interface. */
+ * them as HTTP/2 streams with nghttp2 driven through its memory interface, and falls back to
+ * HTTP/1.1 (one request at a time on a kept-alive connection) when the server's ALPN says so. */
 #define G_LOG_DOMAIN "portcullis-dns"
 
 #include "pc-dns-upstream-private.h"
@@ -14,6 +15,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <nghttp2/nghttp2.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -58,10 +60,16 @@ struct _PcDnsTls
   guint16 next_id;
   gboolean saved_session;
   gboolean receiving; /* inside nghttp2_session_mem_recv: nghttp2 must not be asked to send */
+  gboolean http1;     /* DoH over HTTP/1.1: the server did not select h2 */
+  PcDnsQuery *h1_current;
+  gboolean h1_discard; /* the request in flight timed out: drop its response */
+  gboolean h1_close;   /* the server said Connection: close */
 };
 
 static void conn_close (PcDnsTls *self, const char *why);
 static void conn_pump (PcDnsTls *self);
+static void h1_received (PcDnsTls *self);
+static void fail_query (PcDnsQuery *q, const char *msg);
 
 static void
 str_to_lower (char *s)
@@ -195,6 +203,10 @@ conn_close (PcDnsTls *self, const char *why)
   g_clear_pointer (&self->out, g_byte_array_unref);
   g_clear_pointer (&self->in, g_byte_array_unref);
   self->state = CONN_NONE;
+  self->http1 = FALSE;
+  self->h1_current = NULL;
+  self->h1_discard = FALSE;
+  self->h1_close = FALSE;
 
   g_hash_table_iter_init (&iter, self->inflight);
   while (g_hash_table_iter_next (&iter, NULL, &value))
@@ -333,14 +345,18 @@ conn_handshake (PcDnsTls *self)
     {
       gnutls_datum_t alpn = { 0 };
 
-      if (gnutls_alpn_get_selected_protocol (self->session, &alpn) < 0 || alpn.size != 2
-          || memcmp (alpn.data, "h2", 2) != 0)
+      if (gnutls_alpn_get_selected_protocol (self->session, &alpn) == 0 && alpn.size == 2
+          && memcmp (alpn.data, "h2", 2) == 0)
         {
-          conn_fail (self, "the server does not speak HTTP/2 (no ALPN h2)");
-          return;
+          if (!h2_start (self))
+            return;
         }
-      if (!h2_start (self))
-        return;
+      else
+        {
+          /* RFC 8484 recommends HTTP/2, but some servers speak only HTTP/1.1 */
+          g_debug ("%s: HTTP/1.1 (the server did not select h2)", self->label);
+          self->http1 = TRUE;
+        }
     }
   conn_pump (self);
 }
@@ -364,8 +380,9 @@ conn_start_tls (PcDnsTls *self)
     gnutls_server_name_set (self->session, GNUTLS_NAME_DNS, self->sni, strlen (self->sni));
   if (self->http2)
     {
-      gnutls_datum_t proto = { (unsigned char *)"h2", 2 };
-      gnutls_alpn_set_protocols (self->session, &proto, 1, 0);
+      gnutls_datum_t protos[]
+          = { { (unsigned char *)"h2", 2 }, { (unsigned char *)"http/1.1", 8 } };
+      gnutls_alpn_set_protocols (self->session, protos, G_N_ELEMENTS (protos), 0);
     }
   if (self->session_data.data != NULL)
     gnutls_session_set_data (self->session, self->session_data.data, self->session_data.size);
@@ -411,6 +428,7 @@ dot_free_id (PcDnsTls *self)
 
 static void h2_submit (PcDnsTls *self, PcDnsQuery *q);
 static gboolean h2_send (PcDnsTls *self);
+static void h1_submit (PcDnsTls *self, PcDnsQuery *q);
 
 /* Moves waiting queries onto the connection (connecting first if there is none) and writes. */
 static void
@@ -426,8 +444,16 @@ conn_pump (PcDnsTls *self)
     return;
   while (!g_queue_is_empty (&self->waiting))
     {
-      PcDnsQuery *q = g_queue_pop_head (&self->waiting);
+      PcDnsQuery *q;
 
+      if (self->http1 && (self->h1_current != NULL || self->h1_discard))
+        break; /* one request at a time: HTTP/1.1 pipelining is not dependable */
+      q = g_queue_pop_head (&self->waiting);
+      if (self->http1)
+        {
+          h1_submit (self, q);
+          continue;
+        }
       if (self->http2)
         {
           h2_submit (self, q);
@@ -452,7 +478,7 @@ conn_pump (PcDnsTls *self)
     }
   if (self->receiving)
     return; /* in_cb writes when nghttp2 is done with the received bytes */
-  if (self->http2 && !h2_send (self))
+  if (self->h2 != NULL && !h2_send (self))
     return;
   conn_flush (self);
 }
@@ -481,6 +507,12 @@ pc_dns_tls_forget (PcDnsTls *self, PcDnsQuery *q)
         g_hash_table_iter_remove (&iter);
         break;
       }
+  if (self->http1 && q == self->h1_current)
+    {
+      g_hash_table_remove (self->inflight, GINT_TO_POINTER (1));
+      self->h1_current = NULL;
+      self->h1_discard = TRUE;
+    }
   if (self->h2 != NULL && q->stream_id > 0)
     {
       nghttp2_session_set_stream_user_data (self->h2, q->stream_id, NULL);
@@ -513,6 +545,116 @@ dot_received (PcDnsTls *self)
             }
         }
       g_byte_array_remove_range (self->in, 0, (guint)len + 2);
+    }
+}
+
+/* ---- HTTP/1.1 ------------------------------------------------------------------------------
+ * By hand: nghttp2 speaks only HTTP/2, and a general HTTP client (libcurl) would bring its own
+ * sockets and TLS. What we need is one request shape and Content-Length responses. */
+
+static void
+h1_submit (PcDnsTls *self, PcDnsQuery *q)
+{
+  g_autofree char *head = g_strdup_printf ("POST %s HTTP/1.1\r\nHost: %s\r\n"
+                                           "Content-Type: application/dns-message\r\n"
+                                           "Accept: application/dns-message\r\n"
+                                           "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n",
+                                           self->path, self->authority, q->len);
+
+  self->h1_current = q;
+  g_hash_table_insert (self->inflight, GINT_TO_POINTER (1), q);
+  g_byte_array_append (self->out, (const guint8 *)head, (guint)strlen (head));
+  g_byte_array_append (self->out, q->wire, (guint)q->len);
+}
+
+/* Parses complete responses in self->in. */
+static void
+h1_received (PcDnsTls *self)
+{
+  while (self->in != NULL && self->in->len > 0)
+    {
+      const char *data = (const char *)self->in->data;
+      const char *end = g_strstr_len (data, self->in->len, "\r\n\r\n");
+      g_autofree char *head = NULL;
+      g_auto (GStrv) lines = NULL;
+      gsize head_len, clen = 0;
+      gboolean have_len = FALSE;
+      guint status = 0;
+      PcDnsQuery *q;
+
+      if (end == NULL)
+        {
+          if (self->in->len > 16384)
+            conn_fail (self, "http/1.1 response headers too long");
+          return;
+        }
+      head_len = (gsize)(end - data) + 4;
+      head = g_strndup (data, head_len - 4);
+      lines = g_strsplit (head, "\r\n", -1);
+      if (sscanf (lines[0], "HTTP/1.%*u %u", &status) != 1)
+        {
+          conn_fail (self, "not an http/1.1 response");
+          return;
+        }
+      for (guint i = 1; lines[i] != NULL; i++)
+        {
+          char *colon = strchr (lines[i], ':');
+
+          if (colon == NULL)
+            continue;
+          *colon = '\0';
+          g_strstrip (colon + 1);
+          if (g_ascii_strcasecmp (lines[i], "content-length") == 0)
+            {
+              guint64 v = 0;
+
+              have_len = g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &v, NULL);
+              clen = (gsize)v;
+            }
+          else if (g_ascii_strcasecmp (lines[i], "transfer-encoding") == 0)
+            {
+              conn_fail (self, "chunked http/1.1 answers are not supported");
+              return;
+            }
+          else if (g_ascii_strcasecmp (lines[i], "connection") == 0
+                   && g_ascii_strcasecmp (colon + 1, "close") == 0)
+            self->h1_close = TRUE;
+        }
+      if (!have_len)
+        {
+          conn_fail (self, "http/1.1 answer without content-length");
+          return;
+        }
+      if (self->in->len < head_len + clen)
+        return;
+
+      q = self->h1_current;
+      self->h1_current = NULL;
+      g_hash_table_remove (self->inflight, GINT_TO_POINTER (1));
+      if (self->h1_discard || q == NULL)
+        self->h1_discard = FALSE;
+      else if (status != 200)
+        {
+          g_autofree char *msg = g_strdup_printf ("%s: http status %u", self->label, status);
+          fail_query (q, msg);
+        }
+      else if (!pc_dns_reply_matches_query (self->in->data + head_len, clen, q->wire, q->len))
+        {
+          g_autofree char *msg = g_strdup_printf (
+              "%s: the http answer is not the dns answer to the question", self->label);
+          fail_query (q, msg);
+        }
+      else
+        pc_dns_query_complete (q, g_bytes_new (self->in->data + head_len, clen), NULL);
+      if (self->in == NULL)
+        return; /* a callback closed the connection */
+      g_byte_array_remove_range (self->in, 0, (guint)(head_len + clen));
+      if (self->h1_close)
+        {
+          conn_close (self, "the server closed the connection");
+          return;
+        }
+      conn_pump (self);
     }
 }
 
@@ -560,7 +702,12 @@ in_cb (gint fd, GIOCondition cond, gpointer user_data)
           return G_SOURCE_CONTINUE;
         }
       save_session (self);
-      if (self->http2)
+      if (self->http1)
+        {
+          g_byte_array_append (self->in, buf, (guint)n);
+          h1_received (self);
+        }
+      else if (self->h2 != NULL)
         {
           ssize_t used;
 
@@ -581,7 +728,7 @@ in_cb (gint fd, GIOCondition cond, gpointer user_data)
       if (self->state != CONN_READY)
         return G_SOURCE_CONTINUE;
     }
-  if (self->http2 && !nghttp2_session_want_read (self->h2)
+  if (self->h2 != NULL && !nghttp2_session_want_read (self->h2)
       && !nghttp2_session_want_write (self->h2))
     {
       conn_close (self, "the server ended the http/2 session");
