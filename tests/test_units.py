@@ -6,7 +6,8 @@
 
 systemd-analyze verify must load the unit without a single warning (it exits 0 on unknown keys
 and only prints them, so any output fails). It checks that ExecStart= exists, so the unit is
-verified with the built helper in place of SBINDIR/portcullisd. meson registers this test only
+verified with the built helper in place of SBINDIR/portcullisd, and its Documentation= man page
+must be found (data/portcullisd.8 on MANPATH). meson registers this test only
 where systemd-analyze exists (Debian: package systemd; no running systemd is needed).
 """
 import configparser
@@ -42,8 +43,14 @@ def main():
         copy = os.path.join(tmp, 'portcullisd.service')
         with open(copy, 'w') as f:
             f.write(unit.replace(f'ExecStart={installed_exe} ', f'ExecStart={built_exe} '))
-        res = subprocess.run([shutil.which('systemd-analyze'), 'verify', '--man=no', copy],
-                             capture_output=True, text=True)
+        # Documentation=man:portcullisd(8) must resolve: the page from data/ on MANPATH.
+        man8 = os.path.join(tmp, 'man', 'man8')
+        os.makedirs(man8)
+        shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'data',
+                                 'portcullisd.8'), man8)
+        res = subprocess.run([shutil.which('systemd-analyze'), 'verify', copy],
+                             capture_output=True, text=True,
+                             env=dict(os.environ, MANPATH=os.path.join(tmp, 'man')))
         out = (res.stdout + res.stderr).strip()
         print(f'systemd-analyze verify: exit {res.returncode}\n{out}')
         if res.returncode != 0 or out:
