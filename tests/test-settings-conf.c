@@ -39,6 +39,7 @@ test_documented_defaults (void)
   g_autoptr (GHashTable) values = NULL;
   g_autofree char *tmp = NULL;
   g_auto (GStrv) lines = NULL;
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   int fd;
 
   g_assert_true (g_file_get_contents (path, &text, NULL, &error));
@@ -47,7 +48,13 @@ test_documented_defaults (void)
     {
       const char *line = lines[i];
       if (line[0] == '#' && g_ascii_islower (line[1]) && strstr (line, " =") != NULL)
-        line++;
+        {
+          g_autofree char *name = g_strndup (line + 1, strcspn (line + 1, " ="));
+          if (g_hash_table_contains (seen, name))
+            g_error ("data/settings.conf documents '%s' twice (line %u)", name, i + 1);
+          g_hash_table_add (seen, g_steal_pointer (&name));
+          line++;
+        }
       g_string_append_printf (uncommented, "%s\n", line);
     }
 
