@@ -16,6 +16,7 @@
 #include "pc-engine.h"
 #include "pc-geo.h"
 #include "pc-history.h"
+#include "pc-intel-update.h"
 #include "pc-intel.h"
 #include "pc-profile.h"
 #include "pc-policy-manager.h"
@@ -33,8 +34,14 @@ typedef struct
   PcService *service; /* NULL with --no-dbus */
   PcHistory *history; /* NULL when the history database cannot be used */
   PcIntel *intel;     /* filter lists */
-  PcGeo *geo;         /* NULL until the first apply_intel */
-  char *custom_list;  /* the settings they were made from */
+  PcIntelUpdater *updater;
+  char *config_dir;
+  char *state_dir;
+  char *lists_url; /* the settings the updater was made from */
+  char *lists_keys;
+  guint lists_interval;
+  PcGeo *geo;        /* NULL until the first apply_intel */
+  char *custom_list; /* the settings they were made from */
   char *geo_database;
   PcRulesetConfig ruleset;
   int exit_status;
@@ -115,6 +122,43 @@ apply_intel (PcDaemon *daemon, PcPolicySnapshot *snapshot)
     }
   if (changed && daemon->engine != NULL)
     pc_engine_set_intel (daemon->engine, daemon->intel, daemon->geo);
+
+  /* Signed updates: a new updater when where they come from or who signs them changes. */
+  if (daemon->updater == NULL || g_strcmp0 (daemon->lists_url, global->lists_url) != 0
+      || g_strcmp0 (daemon->lists_keys, global->lists_keys) != 0)
+    {
+      g_autofree char *keys = *global->lists_keys
+                                  ? g_strdup (global->lists_keys)
+                                  : g_build_filename (daemon->config_dir, "keys", NULL);
+      g_clear_object (&daemon->updater);
+      daemon->updater
+          = pc_intel_updater_new (daemon->intel, global->lists_url, keys, daemon->state_dir);
+      g_free (daemon->lists_url);
+      daemon->lists_url = g_strdup (global->lists_url);
+      g_free (daemon->lists_keys);
+      daemon->lists_keys = g_strdup (global->lists_keys);
+      daemon->lists_interval = G_MAXUINT;
+      if (daemon->service != NULL)
+        pc_service_set_intel (daemon->service, daemon->intel, daemon->updater, daemon->geo);
+    }
+  if (daemon->lists_interval != global->lists_update_interval)
+    {
+      daemon->lists_interval = global->lists_update_interval;
+      pc_intel_updater_set_interval (daemon->updater,
+                                     *global->lists_url ? global->lists_update_interval : 0);
+    }
+  if (daemon->service != NULL)
+    pc_service_set_intel (daemon->service, daemon->intel, daemon->updater, daemon->geo);
+}
+
+/* New list data (an update, the custom list file): live flows are judged again. */
+static void
+intel_changed_cb (PcDaemon *daemon)
+{
+  g_autoptr (PcPolicySnapshot) snapshot = pc_policy_manager_get_snapshot (daemon->policy);
+
+  if (daemon->engine != NULL)
+    pc_engine_set_snapshot (daemon->engine, snapshot);
 }
 
 /* Any policy change (D-Bus, SIGHUP, a new profile, an expired temporary rule): the packet
@@ -303,9 +347,14 @@ main (int argc, char **argv)
       const char *dir = lists_dir != NULL ? lists_dir : pc_intel_get_shipped_dir ();
 
       daemon.intel = pc_intel_new ();
-      if (!pc_intel_load_dir (daemon.intel, dir, &lists_error))
-        g_warning ("no shipped filter lists: %s", lists_error->message);
+      daemon.config_dir = g_strdup (config_dir);
+      daemon.state_dir = g_strdup (state_dir);
       apply_intel (&daemon, snapshot);
+      /* The last verified update, else the lists that came with the package. */
+      if (!pc_intel_updater_load_installed (daemon.updater, NULL)
+          && !pc_intel_load_dir (daemon.intel, dir, &lists_error))
+        g_warning ("no filter lists: %s", lists_error->message);
+      g_signal_connect_swapped (daemon.intel, "changed", G_CALLBACK (intel_changed_cb), &daemon);
     }
   if (daemon.engine == NULL || !pc_engine_start (daemon.engine, &error))
     {
@@ -371,6 +420,7 @@ main (int argc, char **argv)
       daemon.service = pc_service_new (daemon.engine);
       pc_service_set_policy_manager (daemon.service, daemon.policy);
       pc_service_set_history (daemon.service, daemon.history);
+      pc_service_set_intel (daemon.service, daemon.intel, daemon.updater, daemon.geo);
       pc_service_set_interception (daemon.service, &interception);
       g_signal_connect_swapped (daemon.service, "stop", G_CALLBACK (g_main_loop_quit), daemon.loop);
       pc_service_start (daemon.service);
@@ -409,7 +459,14 @@ main (int argc, char **argv)
   if (daemon.history != NULL)
     pc_history_flush (daemon.history);
   g_clear_pointer (&daemon.history, pc_history_free);
+  g_clear_object (&daemon.updater);
+  if (daemon.intel != NULL)
+    g_signal_handlers_disconnect_by_data (daemon.intel, &daemon);
   g_clear_object (&daemon.intel);
+  g_free (daemon.config_dir);
+  g_free (daemon.state_dir);
+  g_free (daemon.lists_url);
+  g_free (daemon.lists_keys);
   g_clear_pointer (&daemon.geo, pc_geo_unref);
   g_free (daemon.custom_list);
   g_free (daemon.geo_database);

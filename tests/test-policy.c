@@ -181,6 +181,9 @@ test_defaults_and_sources (Fixture *f, gconstpointer data)
     { "fail-mode", "'open'" },
     { "custom-list", "''" },
     { "geo-database", "''" },
+    { "lists-url", "''" },
+    { "lists-keys", "''" },
+    { "lists-update-interval", "uint32 86400" },
   };
 
   g_assert_cmpuint (g_variant_n_children (list), ==, G_N_ELEMENTS (defaults));

@@ -65,6 +65,9 @@ static const char usage_text[]
       "  history export FILE [--format csv|json] [filters as above] ('-': stdout)\n"
       "  bandwidth [--app ID] [--since T] [--until T] [--step SECONDS]\n"
       "                                         bytes in/out over time\n"
+      "  lists                                  filter lists, their sizes and the update state\n"
+      "  lists show ID                          one list (ID from 'lists', e.g. ads)\n"
+      "  lists update                           fetch, verify and load signed list updates now\n"
       "  prompts                                pending connection prompts\n"
       "  prompt answer ID allow|block [--scope domain|ip|port|all]\n"
       "         [--lifetime once|restart|forever|until-exit|MINUTESm]\n"
@@ -979,6 +982,118 @@ cmd_bandwidth (PcCtl *ctl)
   return EXIT_OK;
 }
 
+/* ---- filter lists --------------------------------------------------------------------------- */
+
+static void
+print_list (GVariant *list)
+{
+  g_autofree const char **cats = NULL;
+  g_autofree char *joined = NULL;
+
+  g_variant_lookup (list, "categories", "^a&s", &cats);
+  joined = cats != NULL ? g_strjoinv (",", (char **)cats) : g_strdup ("");
+  g_print ("%-20s %-24s %9" G_GUINT64_FORMAT " %9" G_GUINT64_FORMAT " %9" G_GUINT64_FORMAT "  %s\n",
+           dict_str (list, "id"), joined, dict_u64 (list, "domains"), dict_u64 (list, "networks"),
+           dict_u64 (list, "rejected"), dict_str (list, "file"));
+}
+
+static int
+cmd_lists (PcCtl *ctl)
+{
+  const char *verb = ctl->args->len > 1 ? ctl->args->pdata[1] : NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) status = NULL;
+  g_autoptr (GVariant) lists = NULL;
+  GVariantIter iter;
+  GVariant *list;
+
+  if (g_strcmp0 (verb, "update") == 0)
+    {
+      gboolean updated = FALSE;
+
+      if (ctl->args->len != 2)
+        return usage_error ("lists update");
+      reply
+          = pc_client_call_interactive_sync (ctl->client, "UpdateFilterLists", NULL, NULL, &error);
+      if (reply == NULL)
+        return fail (error);
+      g_variant_get (reply, "(b)", &updated);
+      if (ctl->json)
+        g_print ("{\"updated\": %s}\n", updated ? "true" : "false");
+      else
+        g_print ("%s\n", updated ? "filter lists updated" : "filter lists are up to date");
+      return EXIT_OK;
+    }
+  if (verb != NULL && !(g_str_equal (verb, "show") && ctl->args->len == 3))
+    return usage_error ("lists | lists show ID | lists update");
+  reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (ctl->proxy), "ListFilterLists", NULL,
+                                  G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  if (reply == NULL)
+    return fail (error);
+  status = g_variant_get_child_value (reply, 0);
+  lists = g_variant_lookup_value (status, "lists", G_VARIANT_TYPE ("aa{sv}"));
+  if (verb != NULL)
+    {
+      const char *id = ctl->args->pdata[2];
+      g_variant_iter_init (&iter, lists);
+      while ((list = g_variant_iter_next_value (&iter)) != NULL)
+        {
+          g_autoptr (GVariant) l = list;
+          if (!g_str_equal (dict_str (l, "id"), id))
+            continue;
+          if (ctl->json)
+            print_json (l);
+          else
+            {
+              g_print ("%-20s %-24s %9s %9s %9s  %s\n", "ID", "CATEGORIES", "DOMAINS", "NETWORKS",
+                       "REJECTED", "FILE");
+              print_list (l);
+              if (dict_u64 (l, "rejected") > 0)
+                g_print ("first rejected line %" G_GUINT64_FORMAT ": %s\n",
+                         dict_u64 (l, "first-rejected-line"),
+                         dict_str (l, "first-rejected-reason"));
+            }
+          return EXIT_OK;
+        }
+      g_printerr ("portcullisctl: no filter list '%s' (see portcullisctl lists)\n", id);
+      return EXIT_ERROR;
+    }
+  if (ctl->json)
+    {
+      print_json (status);
+      return EXIT_OK;
+    }
+  g_print ("%-20s %-24s %9s %9s %9s  %s\n", "ID", "CATEGORIES", "DOMAINS", "NETWORKS", "REJECTED",
+           "FILE");
+  if (lists != NULL)
+    {
+      g_variant_iter_init (&iter, lists);
+      while ((list = g_variant_iter_next_value (&iter)) != NULL)
+        {
+          g_autoptr (GVariant) l = list;
+          print_list (l);
+        }
+    }
+  if (*dict_str (status, "custom-list"))
+    g_print ("custom list %s: %" G_GUINT64_FORMAT " domains, %" G_GUINT64_FORMAT " networks%s%s\n",
+             dict_str (status, "custom-list"), dict_u64 (status, "custom-domains"),
+             dict_u64 (status, "custom-networks"), *dict_str (status, "custom-error") ? ": " : "",
+             dict_str (status, "custom-error"));
+  {
+    g_autoptr (GVariant) update = g_variant_lookup_value (status, "update", G_VARIANT_TYPE_VARDICT);
+    if (update != NULL)
+      g_print ("updates from %s: %s\n",
+               *dict_str (update, "url") ? dict_str (update, "url") : "(no lists-url set)",
+               *dict_str (update, "last-result") ? dict_str (update, "last-result")
+                                                 : "not tried yet");
+  }
+  g_print ("geo data: %s\n", dict_str (status, "geo"));
+  if (*dict_str (status, "last-error"))
+    g_print ("last error: %s\n", dict_str (status, "last-error"));
+  return EXIT_OK;
+}
+
 /* ---- prompts -------------------------------------------------------------------------------- */
 
 static int
@@ -1055,6 +1170,7 @@ static const PcCommand commands[] = {
   { "export", cmd_export },   { "import", cmd_import },
   { "history", cmd_history }, { "bandwidth", cmd_bandwidth },
   { "prompts", cmd_prompts }, { "prompt", cmd_prompt },
+  { "lists", cmd_lists },
 };
 
 int

@@ -44,6 +44,10 @@ static const PcKeyInfo key_info[PC_N_KEYS] = {
   [PC_KEY_FAIL_MODE] = { "fail-mode", "s", "'open'", fail_mode_names },
   [PC_KEY_CUSTOM_LIST] = { "custom-list", "s", "''" },
   [PC_KEY_GEO_DATABASE] = { "geo-database", "s", "''" },
+  [PC_KEY_LISTS_URL] = { "lists-url", "s", "''" },
+  [PC_KEY_LISTS_KEYS] = { "lists-keys", "s", "''" },
+  [PC_KEY_LISTS_UPDATE_INTERVAL]
+  = { "lists-update-interval", "u", "uint32 86400", NULL, 0, 31536000 },
 };
 
 const char *
@@ -151,7 +155,17 @@ pc_setting_validate (const char *name, GVariant *value, GError **error)
       return FALSE;
     }
 
-  if (key == PC_KEY_CUSTOM_LIST || key == PC_KEY_GEO_DATABASE)
+  if (key == PC_KEY_LISTS_URL)
+    {
+      const char *url = g_variant_get_string (value, NULL);
+      if (*url != '\0' && !g_str_has_prefix (url, "https://") && !g_str_has_prefix (url, "http://"))
+        {
+          g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING,
+                       "%s: '%s' is not an http:// or https:// URL (or empty)", name, url);
+          return FALSE;
+        }
+    }
+  if (key == PC_KEY_CUSTOM_LIST || key == PC_KEY_GEO_DATABASE || key == PC_KEY_LISTS_KEYS)
     {
       const char *path = g_variant_get_string (value, NULL);
       if (*path != '\0' && !g_path_is_absolute (path))
@@ -255,6 +269,9 @@ settings_compile (PcSettings *self)
   self->bandwidth = g_variant_get_boolean (v[PC_KEY_BANDWIDTH]);
   self->custom_list = g_variant_dup_string (v[PC_KEY_CUSTOM_LIST], NULL);
   self->geo_database = g_variant_dup_string (v[PC_KEY_GEO_DATABASE], NULL);
+  self->lists_url = g_variant_dup_string (v[PC_KEY_LISTS_URL], NULL);
+  self->lists_keys = g_variant_dup_string (v[PC_KEY_LISTS_KEYS], NULL);
+  self->lists_update_interval = g_variant_get_uint32 (v[PC_KEY_LISTS_UPDATE_INTERVAL]);
 }
 
 PcSettings *
@@ -302,6 +319,8 @@ pc_settings_unref (PcSettings *self)
   g_strfreev (self->dns_servers);
   g_free (self->custom_list);
   g_free (self->geo_database);
+  g_free (self->lists_url);
+  g_free (self->lists_keys);
   for (int k = 0; k < PC_N_KEYS; k++)
     g_clear_pointer (&self->values[k], g_variant_unref);
   g_free (self);

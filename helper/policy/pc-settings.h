@@ -56,6 +56,9 @@ typedef enum
   PC_KEY_FAIL_MODE,
   PC_KEY_CUSTOM_LIST,
   PC_KEY_GEO_DATABASE,
+  PC_KEY_LISTS_URL,
+  PC_KEY_LISTS_KEYS,
+  PC_KEY_LISTS_UPDATE_INTERVAL,
   PC_N_KEYS,
 } PcSettingKey;
 
@@ -80,8 +83,11 @@ typedef struct
   gboolean history;
   guint history_keep_days;
   gboolean bandwidth;
-  char *custom_list;  /* the user's own filter list file ("" none), category CUSTOM */
-  char *geo_database; /* MMDB/GeoIP file or directory ("" the standard places) */
+  char *custom_list;           /* the user's own filter list file ("" none), category CUSTOM */
+  char *geo_database;          /* MMDB/GeoIP file or directory ("" the standard places) */
+  char *lists_url;             /* where signed filter-list updates come from ("" none) */
+  char *lists_keys;            /* directory of trusted .pub keys ("" CONFIG_DIR/keys) */
+  guint lists_update_interval; /* seconds, 0 never */
   /* The value of each key as a GVariant (never NULL), for queries. */
   GVariant *values[PC_N_KEYS];
 } PcSettings;

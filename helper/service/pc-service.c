@@ -51,6 +51,9 @@ struct _PcService
   guint64 next_peer_serial;
   PcPolicyManager *policy; /* may be NULL */
   PcHistory *history;      /* may be NULL */
+  PcIntel *intel;          /* may be NULL */
+  PcIntelUpdater *updater; /* may be NULL */
+  PcGeo *geo;              /* may be NULL */
   guint n_prompt_agents;
   gulong policy_changed_id;
 };
@@ -231,6 +234,11 @@ method_status (PcService *self, GDBusMethodInvocation *invocation, GVariant *par
     }
   else
     g_variant_builder_add (&builder, "{sv}", "history", g_variant_new_string ("not available"));
+  g_variant_builder_add (
+      &builder, "{sv}", "geo",
+      g_variant_new_string (self->geo != NULL ? pc_geo_get_status (self->geo) : "not loaded"));
+  if (self->intel != NULL)
+    g_variant_builder_add (&builder, "{sv}", "filter-lists", pc_intel_dup_status (self->intel));
   g_variant_builder_add (&builder, "{sv}", "degraded", g_variant_builder_end (&degraded));
   g_variant_builder_add (&builder, "{sv}", "ok", g_variant_new_boolean (ok));
   g_dbus_method_invocation_return_value (invocation, g_variant_new ("(a{sv})", &builder));
@@ -356,6 +364,63 @@ method_unregister_prompt_agent (PcService *self,
       pc_engine_set_prompt_agents (self->engine, self->n_prompt_agents);
     }
   g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+/* ---- methods: filter lists ------------------------------------------------------------------ */
+
+static void
+method_list_filter_lists (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  GVariantDict d;
+
+  if (self->intel == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, PC_ERROR, PC_ERROR_UNAVAILABLE,
+                                             "filter lists are not loaded");
+      return;
+    }
+  g_variant_dict_init (&d, pc_intel_dup_status (self->intel));
+  if (self->updater != NULL)
+    g_variant_dict_insert_value (&d, "update", pc_intel_updater_dup_status (self->updater));
+  g_variant_dict_insert (&d, "geo", "s",
+                         self->geo != NULL ? pc_geo_get_status (self->geo) : "not loaded");
+  g_dbus_method_invocation_return_value (invocation,
+                                         g_variant_new ("(@a{sv})", g_variant_dict_end (&d)));
+}
+
+static void
+update_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GDBusMethodInvocation) invocation = user_data;
+  g_autoptr (GError) error = NULL;
+  gboolean updated = FALSE;
+
+  if (!pc_intel_updater_update_finish (PC_INTEL_UPDATER (source), result, &updated, &error))
+    {
+      g_autoptr (GError) mapped = g_error_new (PC_ERROR, PC_ERROR_FAILED,
+                                               "filter list update failed, the last good "
+                                               "lists stay: %s",
+                                               error->message);
+      g_dbus_method_invocation_return_gerror (g_steal_pointer (&invocation), mapped);
+      return;
+    }
+  g_dbus_method_invocation_return_value (g_steal_pointer (&invocation),
+                                         g_variant_new ("(b)", updated));
+}
+
+static void
+method_update_filter_lists (PcService *self,
+                            GDBusMethodInvocation *invocation,
+                            GVariant *parameters)
+{
+  if (self->updater == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, PC_ERROR, PC_ERROR_UNAVAILABLE,
+                                             "filter list updates are not available");
+      return;
+    }
+  pc_intel_updater_update_async (self->updater, self->cancellable, update_done_cb,
+                                 g_object_ref (invocation));
 }
 
 /* ---- methods: history ----------------------------------------------------------------------- */
@@ -712,6 +777,8 @@ static const PcMethod pc_methods[] = {
   { "AnswerPrompt", ACTION_ANSWER_PROMPT, method_answer_prompt },
   { "RegisterPromptAgent", ACTION_ANSWER_PROMPT, method_register_prompt_agent },
   { "UnregisterPromptAgent", ACTION_ANSWER_PROMPT, method_unregister_prompt_agent },
+  { "ListFilterLists", ACTION_MONITOR, method_list_filter_lists },
+  { "UpdateFilterLists", ACTION_MANAGE, method_update_filter_lists },
   { "SearchHistory", ACTION_MONITOR, method_search_history },
   { "CountHistory", ACTION_MONITOR, method_count_history },
   { "GetBandwidth", ACTION_MONITOR, method_get_bandwidth },
@@ -1084,6 +1151,7 @@ pc_service_dispose (GObject *object)
   g_clear_object (&self->connection);
   g_clear_object (&self->cancellable);
   pc_service_set_policy_manager (self, NULL);
+  pc_service_set_intel (self, NULL, NULL, NULL);
   G_OBJECT_CLASS (pc_service_parent_class)->dispose (object);
 }
 
@@ -1128,6 +1196,23 @@ pc_service_new (PcEngine *engine)
   pc_engine_add_changes_func (engine, engine_changes_cb, self);
   pc_engine_set_prompt_func (engine, engine_prompt_cb, self);
   return self;
+}
+
+void
+pc_service_set_intel (PcService *self, PcIntel *intel, PcIntelUpdater *updater, PcGeo *geo)
+{
+  if (intel != NULL)
+    g_object_ref (intel);
+  if (updater != NULL)
+    g_object_ref (updater);
+  if (geo != NULL)
+    pc_geo_ref (geo);
+  g_clear_object (&self->intel);
+  g_clear_object (&self->updater);
+  g_clear_pointer (&self->geo, pc_geo_unref);
+  self->intel = intel;
+  self->updater = updater;
+  self->geo = geo;
 }
 
 void

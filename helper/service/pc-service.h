@@ -7,7 +7,10 @@
 #include <gio/gio.h>
 
 #include "pc-engine.h"
+#include "pc-geo.h"
 #include "pc-history.h"
+#include "pc-intel-update.h"
+#include "pc-intel.h"
 #include "pc-policy-manager.h"
 
 G_BEGIN_DECLS
@@ -46,6 +49,9 @@ void pc_service_set_policy_manager (PcService *self, PcPolicyManager *manager);
 /* History and bandwidth methods query it (not owned; outlives the service). Without one they
  * fail with PC_ERROR_UNAVAILABLE. */
 void pc_service_set_history (PcService *self, PcHistory *history);
+/* Filter lists, their updater and geo data for Status, ListFilterLists and UpdateFilterLists
+ * (references are taken; any may be NULL). */
+void pc_service_set_intel (PcService *self, PcIntel *intel, PcIntelUpdater *updater, PcGeo *geo);
 /* Asks for the system bus and the name, asynchronously. Without a bus the service logs a
  * warning and stays idle: the firewall works without it. Emits "stop" when a client that is
  * authorized for org.portcullis.Portcullis1.manage called Stop. */

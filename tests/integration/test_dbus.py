@@ -38,7 +38,8 @@ METHODS = {
                 ('ListProfiles', None), ('GetProfile', "('x',)"),
                 ('GetEffectiveSettings', "('x',)"), ('ListPrompts', None), ('Export', None),
                 ('SearchHistory', "(@a{sv} {},)"), ('CountHistory', "(@a{sv} {}, 'app')"),
-                ('GetBandwidth', "('', int64 0, int64 0, uint32 60)"), ('ExportHistory', "(@a{sv} {}, 'csv')")],
+                ('GetBandwidth', "('', int64 0, int64 0, uint32 60)"), ('ExportHistory', "(@a{sv} {}, 'csv')"),
+                ('ListFilterLists', None)],
     'answer-prompt': [('AnswerPrompt', "('1', @a{sv} {'verdict': <'allow'>})"),
                       ('RegisterPromptAgent', None), ('UnregisterPromptAgent', None)],
     'configure': [('SetSetting', "('default-action', <'block'>)"),
@@ -49,7 +50,8 @@ METHODS = {
                   ('UnsetProfileSetting', "('x', 'block-lan')"),
                   ('AddRule', "('', false, '- 10.9.9.9')"),
                   ('RemoveRule', "('', false, '- 10.9.9.9')"), ('Import', "('{}',)")],
-    'manage': [('DeleteHistory', "('', int64 0, int64 0)"), ('Stop', None)],
+    'manage': [('DeleteHistory', "('', int64 0, int64 0)"), ('UpdateFilterLists', None),
+               ('Stop', None)],
 }
 
 

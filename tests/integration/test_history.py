@@ -87,10 +87,19 @@ class HistoryTests(unittest.TestCase):
         self.assertLess(got, 5_000_000 * 1.02 + 10_000)
 
     def test_live_rate_of_a_connection(self):
-        # a transfer held at 200 kB/s by the reader: once the socket buffers are full (the
-        # first second runs at network speed) the live connection reports about that rate
-        dl = self.sb.client(['curl', '-sS', '-o', '/dev/null', '--limit-rate', '200k',
-                             f'http://{P4}:8080/bytes/50000000'])
+        # a reader that takes 200 kB/s through a small receive buffer: after the first moments
+        # the network can only go as fast as the reader, and the live connection says so
+        reader = ('import socket,time\n'
+                  's=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_RCVBUF,32768)\n'
+                  f's.connect(("{P4}",8080));s.sendall(b"GET /bytes/50000000 HTTP/1.0\\r\\n\\r\\n")\n'
+                  'while True:\n'
+                  ' t=time.monotonic();n=0\n'
+                  ' while n<20000:\n'
+                  '  d=s.recv(20000-n)\n'
+                  '  if not d: raise SystemExit\n'
+                  '  n+=len(d)\n'
+                  ' time.sleep(max(0,0.1-(time.monotonic()-t)))\n')
+        dl = self.sb.client(['/usr/bin/python3', '-c', reader])
         seen = []
         try:
             def steady_rate():
