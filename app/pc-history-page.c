@@ -95,9 +95,14 @@ counts_cb (GObject *source, GAsyncResult *res, gpointer user_data)
     {
       if (text->len > 0)
         g_string_append (text, " · ");
+      const char *slash = name[0] == '/' ? strrchr (name, '/') : NULL;
+
       /* TRANSLATORS: an app and how many of its connections match, e.g. "curl (12)" */
-      g_string_append_printf (text, _ ("%s (%" G_GUINT64_FORMAT ")"),
-                              name[0] != '\0' ? name : _ ("system"), n);
+      g_string_append_printf (text, _ ("%s (%u)"),
+                              name[0] == '\0'                     ? _ ("system")
+                              : slash != NULL && slash[1] != '\0' ? slash + 1
+                                                                  : name,
+                              (guint)MIN (n, G_MAXUINT));
     }
   g_free (self->counts_text);
   self->counts_text = g_strdup (text->str);
@@ -216,10 +221,9 @@ delete_done_cb (GObject *source, GAsyncResult *res, gpointer user_data)
       gint64 n = 0;
 
       g_variant_get (ret, "(x)", &n);
-      text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                           "%" G_GINT64_FORMAT " connection deleted",
-                                           "%" G_GINT64_FORMAT " connections deleted", n),
-                              n);
+      text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u connection deleted",
+                                           "%u connections deleted", (gulong)MAX (n, 0)),
+                              (guint)CLAMP (n, 0, G_MAXUINT));
     }
   if (PC_IS_WINDOW (root))
     pc_window_toast (PC_WINDOW (root), text);
