@@ -426,6 +426,49 @@ test_policy (Fixture *f, gconstpointer data)
 }
 
 static void
+test_live_settings (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *doh = g_strdup_printf ("doh://dns.test:%u/dns-query?ip=127.0.0.1&ca=%s",
+                                          public_ns->https_port, public_ns->ca_file);
+  const char *good[] = { doh, NULL };
+  const char *bad[] = { "dot://1.1.1.1?verify=", NULL };
+  g_autoptr (PcDnsMessage) r = NULL;
+  g_autofree char *status = NULL;
+  guint before;
+
+  /* a bad URL changes nothing and says why */
+  g_assert_false (pc_dns_server_set_upstreams (f->server, bad, &error));
+  g_assert_nonnull (strstr (error->message, "parameter verify is empty"));
+  g_clear_error (&error);
+
+  r = ask_udp (f, "mixed-live.test", PC_DNS_TYPE_A);
+  g_assert_cmpuint (count_type (r, PC_DNS_TYPE_A), ==, 1);
+  g_clear_pointer (&r, pc_dns_message_free);
+
+  /* rebinding guard off: the private address comes through (after the cache is emptied by the
+   * upstream change, which also moves us from DoT to DoH) */
+  pc_dns_server_set_block_rebinding (f->server, FALSE);
+  before = dns_test_servers_count (public_ns, "mixed-live.test.", "A");
+  g_assert_true (pc_dns_server_set_upstreams (f->server, good, &error));
+  g_assert_no_error (error);
+  r = ask_udp (f, "mixed-live.test", PC_DNS_TYPE_A);
+  g_assert_cmpuint (count_type (r, PC_DNS_TYPE_A), ==, 2);
+  g_assert_cmpuint (dns_test_servers_count (public_ns, "mixed-live.test.", "A"), ==, before + 1);
+  status = pc_dns_server_get_status (f->server);
+  g_assert_nonnull (strstr (status, "upstream doh://"));
+  g_assert_null (strstr (status, "upstream dot://"));
+
+  /* the block reply switches live too */
+  g_ptr_array_add (f->blocked, g_strdup ("ads.test"));
+  pc_dns_server_set_block_reply (f->server, PC_DNS_BLOCK_ZERO_ADDRESS);
+  g_clear_pointer (&r, pc_dns_message_free);
+  r = ask_udp (f, "ads.test", PC_DNS_TYPE_A);
+  g_assert_cmpuint (PC_DNS_RCODE (r->flags), ==, PC_DNS_RCODE_NOERROR);
+  g_assert_cmpuint (first_a_last_octet (r), ==, 0);
+}
+
+static void
 test_bind_failure (void)
 {
   PcDnsServerConfig config;
@@ -523,6 +566,8 @@ main (int argc, char **argv)
     "local-data: \"short.test. 2 IN A 203.0.113.2\"",
     "local-data: \"together.test. 300 IN A 203.0.113.7\"",
     "local-data: \"hot.test. 6 IN A 203.0.113.8\"",
+    "local-data: \"mixed-live.test. 300 IN A 203.0.113.10\"",
+    "local-data: \"mixed-live.test. 300 IN A 192.168.5.5\"",
     "local-data: \"rebind.test. 300 IN A 192.168.1.10\"",
     "local-data: \"rebind.test. 300 IN A 203.0.113.9\"",
     "local-data: \"evil.test. 300 IN A 127.0.0.1\"",
@@ -562,6 +607,7 @@ main (int argc, char **argv)
   ADD ("/dns/server/canary-and-malformed", test_canary_and_malformed, FALSE);
   ADD ("/dns/server/policy-nxdomain", test_policy, FALSE);
   ADD ("/dns/server/policy-zero-address", test_policy, TRUE);
+  ADD ("/dns/server/live-settings", test_live_settings, FALSE);
 #undef ADD
   g_test_add_func ("/dns/server/bind-failure", test_bind_failure);
   g_test_add_func ("/dns/server/config-errors", test_config_errors);

@@ -96,7 +96,9 @@ struct _PcDnsServer
   GSource *sweep;
   PcDnsPolicyFunc policy;
   gpointer policy_data;
-  GMutex lock; /* stats and status across threads */
+  gint block_rebinding; /* atomic: set from any thread */
+  gint block_reply;     /* atomic PcDnsBlockReply */
+  GMutex lock;          /* stats and status across threads */
   PcDnsServerStats stats;
 };
 
@@ -217,6 +219,8 @@ pc_dns_server_new (const PcDnsServerConfig *config, GError **error)
   self->config = *config;
   if (self->config.cache.max_bytes == 0)
     pc_dns_cache_config_init (&self->config.cache);
+  self->block_rebinding = config->block_rebinding;
+  self->block_reply = (gint)config->block_reply;
   self->listen = g_strdupv ((char **)listen);
   self->upstream_urls = g_strdupv ((char **)ups);
   self->resolv_conf = g_strdup (config->resolv_conf);
@@ -356,7 +360,7 @@ ask_reply_blocked (Ask *a, const char *reason)
   g_autoptr (PcDnsMessage) reply = NULL;
 
   stats_add (self, &self->stats.blocked);
-  if (self->config.block_reply == PC_DNS_BLOCK_ZERO_ADDRESS)
+  if (g_atomic_int_get (&self->block_reply) == PC_DNS_BLOCK_ZERO_ADDRESS)
     {
       static const guint8 zero[16] = { 0 };
 
@@ -524,7 +528,7 @@ upstream_cb (GBytes *reply, const GError *error, PcDnsUpstream *upstream, gpoint
     {
       PcDnsQuestion *q = &g_array_index (a->query->questions, PcDnsQuestion, 0);
 
-      if (self->config.block_rebinding && !pc_dns_upstream_is_system (upstream))
+      if (g_atomic_int_get (&self->block_rebinding) && !pc_dns_upstream_is_system (upstream))
         processed = guard_rebinding (self, q->name, reply);
       else
         processed = g_bytes_ref (reply);
@@ -544,7 +548,7 @@ prefetch_cb (GBytes *reply, const GError *error, PcDnsUpstream *upstream, gpoint
   g_autoptr (GBytes) processed = NULL;
 
   if (reply != NULL)
-    processed = self->config.block_rebinding && !pc_dns_upstream_is_system (upstream)
+    processed = g_atomic_int_get (&self->block_rebinding) && !pc_dns_upstream_is_system (upstream)
                     ? guard_rebinding (
                         self, g_array_index (a->query->questions, PcDnsQuestion, 0).name, reply)
                     : g_bytes_ref (reply);
@@ -1254,6 +1258,111 @@ pc_dns_server_get_stats (PcDnsServer *self, PcDnsServerStats *stats)
   *stats = self->stats;
   g_mutex_unlock (&self->lock);
   stats->cache = call.cache;
+}
+
+typedef struct
+{
+  PcDnsServer *server;
+  char **urls;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+} NewUpstreams;
+
+static gboolean
+set_upstreams_cb (gpointer user_data)
+{
+  NewUpstreams *n = user_data;
+  PcDnsServer *self = n->server;
+  PcDnsUpstreamsConfig uconf = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) exclude = g_array_new (FALSE, TRUE, sizeof (PcAddr));
+  PcDnsUpstreams *fresh;
+
+  for (guint i = 0; i < self->listeners->len; i++)
+    {
+      Listener *l = self->listeners->pdata[i];
+      if (l->error == NULL
+          && l->port == (self->config.system_port > 0 ? self->config.system_port : 53))
+        g_array_append_val (exclude, l->addr);
+    }
+  uconf.resolv_conf = self->resolv_conf;
+  uconf.exclude = (const PcAddr *)exclude->data;
+  uconf.n_exclude = exclude->len;
+  uconf.attempt_timeout_ms = self->config.attempt_timeout_ms;
+  uconf.system_port = self->config.system_port;
+  fresh = pc_dns_upstreams_new ((const char *const *)n->urls, &uconf, &error);
+  if (fresh == NULL)
+    g_warning ("dns: keeping the old upstreams: %s", error->message);
+  else
+    {
+      g_clear_pointer (&self->upstreams, pc_dns_upstreams_free);
+      self->upstreams = fresh;
+      g_strfreev (self->upstream_urls);
+      self->upstream_urls = g_strdupv (n->urls);
+      pc_dns_cache_flush (self->cache);
+      g_message ("dns: upstreams replaced");
+    }
+  g_mutex_lock (&n->lock);
+  n->done = TRUE;
+  g_cond_signal (&n->cond);
+  g_mutex_unlock (&n->lock);
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+pc_dns_server_set_upstreams (PcDnsServer *self, const char *const *urls, GError **error)
+{
+  NewUpstreams *n;
+
+  if (urls == NULL)
+    urls = default_upstreams;
+  for (guint i = 0; urls[i] != NULL; i++)
+    {
+      g_autoptr (PcDnsUpstreamSpec) spec = pc_dns_upstream_spec_parse (urls[i], error);
+      if (spec == NULL)
+        return FALSE;
+      if (spec->ca_file != NULL && !g_file_test (spec->ca_file, G_FILE_TEST_IS_REGULAR))
+        {
+          g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING,
+                       "dns server %s: ca file %s does not exist", spec->url, spec->ca_file);
+          return FALSE;
+        }
+    }
+  if (self->thread == NULL)
+    {
+      g_strfreev (self->upstream_urls);
+      self->upstream_urls = g_strdupv ((char **)urls);
+      return TRUE;
+    }
+  /* waits for the switch, so a query sent after this returns is answered by the new ones */
+  n = g_new0 (NewUpstreams, 1);
+  n->server = self;
+  n->urls = g_strdupv ((char **)urls);
+  g_mutex_init (&n->lock);
+  g_cond_init (&n->cond);
+  g_main_context_invoke (self->context, set_upstreams_cb, n);
+  g_mutex_lock (&n->lock);
+  while (!n->done)
+    g_cond_wait (&n->cond, &n->lock);
+  g_mutex_unlock (&n->lock);
+  g_mutex_clear (&n->lock);
+  g_cond_clear (&n->cond);
+  g_strfreev (n->urls);
+  g_free (n);
+  return TRUE;
+}
+
+void
+pc_dns_server_set_block_rebinding (PcDnsServer *self, gboolean block)
+{
+  g_atomic_int_set (&self->block_rebinding, block ? 1 : 0);
+}
+
+void
+pc_dns_server_set_block_reply (PcDnsServer *self, PcDnsBlockReply reply)
+{
+  g_atomic_int_set (&self->block_reply, (gint)reply);
 }
 
 static gboolean

@@ -91,6 +91,14 @@ typedef struct
   PcDnsCacheStats cache;
 } PcDnsServerStats;
 void pc_dns_server_get_stats (PcDnsServer *self, PcDnsServerStats *stats);
+/* Live settings changes (dns-servers, dns-block-rebinding, the block reply), from any thread but
+ * the resolver's (set_upstreams waits for the resolver thread to switch).
+ * The URLs are checked first (error: nothing changes); the new upstreams replace the old ones in
+ * the resolver thread, queries still waiting on the old ones get SERVFAIL (clients retry), and
+ * the cache is emptied since its answers came from servers no longer trusted. */
+gboolean pc_dns_server_set_upstreams (PcDnsServer *self, const char *const *urls, GError **error);
+void pc_dns_server_set_block_rebinding (PcDnsServer *self, gboolean block);
+void pc_dns_server_set_block_reply (PcDnsServer *self, PcDnsBlockReply reply);
 /* Empties the cache (from any thread; done in the resolver thread). */
 void pc_dns_server_flush_cache (PcDnsServer *self);
 void pc_dns_server_free (PcDnsServer *self);
