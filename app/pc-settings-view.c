@@ -636,6 +636,57 @@ delete_clicked_cb (GtkButton *button, gpointer user_data)
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+/* Rules from answered prompts that end by themselves: shown, they go on their own. */
+static void
+add_temporary_rules (AdwPreferencesGroup *group, GVariant *profile)
+{
+  g_autoptr (GVariant) temps
+      = g_variant_lookup_value (profile, "temporary-rules", G_VARIANT_TYPE ("aa{sv}"));
+  GVariantIter iter;
+  GVariant *temp;
+
+  if (temps == NULL)
+    return;
+  g_variant_iter_init (&iter, temps);
+  while ((temp = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      const char *rule = "", *list = "endpoints";
+      gint64 expires = 0;
+      gboolean until_exit = FALSE;
+      g_autofree char *subtitle = NULL;
+      GtkWidget *row = adw_action_row_new ();
+
+      g_variant_lookup (temp, "rule", "&s", &rule);
+      g_variant_lookup (temp, "list", "&s", &list);
+      g_variant_lookup (temp, "expires", "x", &expires);
+      g_variant_lookup (temp, "until-exit", "b", &until_exit);
+      if (until_exit)
+        subtitle = g_strdup (_ ("Temporary rule, until the app exits"));
+      else if (expires > 0)
+        {
+          g_autoptr (GDateTime) at = g_date_time_new_from_unix_local (expires / G_USEC_PER_SEC);
+          g_autofree char *when = at ? g_date_time_format (at, "%X") : g_strdup ("?");
+
+          /* TRANSLATORS: a rule from a prompt answer that ends at a time, e.g. "until 14:05:00" */
+          subtitle = g_strdup_printf (_ ("Temporary rule, until %s"), when);
+        }
+      else
+        subtitle = g_strdup (_ ("Temporary rule, until the service restarts"));
+      if (g_str_equal (list, "inbound-endpoints"))
+        {
+          g_autofree char *both = g_strdup_printf (_ ("%s · incoming"), subtitle);
+          g_free (subtitle);
+          subtitle = g_steal_pointer (&both);
+        }
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), rule);
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+      gtk_widget_add_css_class (row, "monospace");
+      adw_preferences_group_add (group, row);
+      g_variant_unref (temp);
+    }
+}
+
 static AdwPreferencesGroup *
 make_profile_group (PcSettingsView *self)
 {
@@ -683,6 +734,7 @@ make_profile_group (PcSettingsView *self)
       gtk_widget_add_css_class (fp, "property");
       adw_preferences_group_add (group, fp);
     }
+  add_temporary_rules (group, self->profile_info);
   return group;
 }
 
