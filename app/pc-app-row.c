@@ -209,6 +209,12 @@ pc_app_row_get_active (PcAppRow *self)
   return (guint)MAX (self->active, 0);
 }
 
+int
+pc_app_row_get_total (PcAppRow *self)
+{
+  return self->total;
+}
+
 guint
 pc_app_row_get_blocked (PcAppRow *self)
 {

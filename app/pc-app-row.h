@@ -18,6 +18,7 @@ const char *pc_app_row_get_name (PcAppRow *self);
 void pc_app_row_set_name (PcAppRow *self, const char *name);
 void pc_app_row_set_icon_name (PcAppRow *self, const char *icon_name);
 guint pc_app_row_get_active (PcAppRow *self);
+int pc_app_row_get_total (PcAppRow *self);
 guint pc_app_row_get_blocked (PcAppRow *self);
 /* counters change freely; pc_app_row_commit() notifies once per batch */
 void pc_app_row_add_counts (PcAppRow *self, int active, int blocked, int total);

@@ -419,6 +419,18 @@ pc_connection_row_get_id (PcConnectionRow *self)
   return self->id;
 }
 
+void
+pc_connection_row_set_profile (PcConnectionRow *self, const char *profile)
+{
+  if (g_strcmp0 (self->profile, profile) == 0)
+    return;
+  g_free (self->profile);
+  self->profile = g_strdup (profile);
+  g_free (self->app_key);
+  self->app_key = g_strdup (profile);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_APP_KEY]);
+}
+
 const guint64 *
 pc_connection_row_peek_id (PcConnectionRow *self)
 {

@@ -53,6 +53,8 @@ gboolean pc_connection_row_update (PcConnectionRow *self,
                                    guint64 *bytes_delta_out);
 
 guint64 pc_connection_row_get_id (PcConnectionRow *self);
+/* the profile the helper made for the program after its first connections */
+void pc_connection_row_set_profile (PcConnectionRow *self, const char *profile);
 /* the id's address, a key for g_int64_hash tables that lives as long as the row */
 const guint64 *pc_connection_row_peek_id (PcConnectionRow *self);
 const char *pc_connection_row_get_app_key (PcConnectionRow *self);

@@ -167,6 +167,81 @@ apply_profile (PcLiveModel *self, PcAppRow *app)
     pc_app_row_set_icon_name (app, s);
 }
 
+static void count (PcLiveModel *self, PcAppRow *app, int active, int blocked, int total);
+
+/* Connections of a program from before the helper made its profile move to that profile, so
+ * Monitor lists the app once. */
+static void
+adopt_orphans (PcLiveModel *self)
+{
+  GListModel *list = G_LIST_MODEL (self->connections);
+  g_autoptr (GPtrArray) emptied = g_ptr_array_new ();
+  g_autoptr (GPtrArray) new_apps = g_ptr_array_new_with_free_func (g_object_unref);
+  guint n = g_list_model_get_n_items (list);
+
+  if (g_hash_table_size (self->by_fingerprint) == 0)
+    return;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (PcConnectionRow) row = g_list_model_get_item (list, i);
+      g_autofree char *fp = NULL;
+      const char *id;
+      PcAppRow *old_app, *new_app;
+      int live, blocked;
+
+      if (pc_connection_row_get_profile (row)[0] != '\0')
+        continue;
+      fp = g_strdup_printf ("path:%s", pc_connection_row_get_exe (row));
+      id = g_hash_table_lookup (self->by_fingerprint, fp);
+      if (id == NULL)
+        continue;
+      old_app = g_hash_table_lookup (self->by_key, pc_connection_row_get_app_key (row));
+      new_app = g_hash_table_lookup (self->by_key, id);
+      if (new_app == NULL)
+        {
+          new_app = pc_app_row_new (id, id, pc_connection_row_get_fallback_name (row));
+          apply_profile (self, new_app);
+          g_hash_table_insert (self->by_key, (char *)pc_app_row_get_key (new_app), new_app);
+          g_hash_table_insert (self->series, g_strdup (id), g_new0 (Series, 1));
+          g_ptr_array_add (new_apps, new_app);
+        }
+      live = pc_connection_row_is_live (row) ? 1 : 0;
+      blocked = pc_connection_row_is_blocked (row) ? 1 : 0;
+      if (old_app != NULL)
+        {
+          count (self, old_app, -live, -blocked, -1);
+          if (pc_app_row_get_total (old_app) <= 0 && !g_ptr_array_find (emptied, old_app, NULL))
+            g_ptr_array_add (emptied, old_app);
+        }
+      count (self, new_app, live, blocked, 1);
+      pc_connection_row_set_profile (row, id);
+    }
+  if (new_apps->len > 0)
+    g_list_store_splice (self->apps, g_list_model_get_n_items (G_LIST_MODEL (self->apps)), 0,
+                         new_apps->pdata, new_apps->len);
+  for (guint i = 0; i < emptied->len; i++)
+    {
+      PcAppRow *app = emptied->pdata[i];
+      guint position;
+
+      if (pc_app_row_get_total (app) > 0 || pc_app_row_get_key (app)[0] == '\0')
+        continue;
+      g_hash_table_remove (self->series, pc_app_row_get_key (app));
+      g_hash_table_remove (self->by_key, pc_app_row_get_key (app));
+      /* the store holds the last reference */
+      if (g_list_store_find (self->apps, app, &position))
+        g_list_store_remove (self->apps, position);
+    }
+  {
+    GHashTableIter hi;
+    gpointer value;
+
+    g_hash_table_iter_init (&hi, self->by_key);
+    while (g_hash_table_iter_next (&hi, NULL, &value))
+      pc_app_row_commit (value);
+  }
+}
+
 void
 pc_live_model_set_profiles (PcLiveModel *self, GVariant *profiles)
 {
@@ -196,6 +271,7 @@ pc_live_model_set_profiles (PcLiveModel *self, GVariant *profiles)
   while (g_hash_table_iter_next (&hi, NULL, &value))
     if (pc_app_row_get_key (value)[0] != '\0')
       apply_profile (self, value);
+  adopt_orphans (self);
 }
 
 static PcAppRow *

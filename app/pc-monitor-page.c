@@ -6,6 +6,7 @@
 #include "pc-monitor-page.h"
 
 #include "pc-application.h"
+#include "pc-sparkline.h"
 #include "pc-window.h"
 
 #include <glib/gi18n.h>
@@ -599,6 +600,7 @@ pc_monitor_page_class_init (PcMonitorPageClass *klass)
   widget_class->unmap = pc_monitor_page_unmap;
 
   g_type_ensure (PC_TYPE_APP_ROW);
+  g_type_ensure (PC_TYPE_SPARKLINE);
   g_type_ensure (PC_TYPE_CONNECTION_ROW);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/portcullis/Portcullis/pc-monitor-page.ui");
