@@ -538,9 +538,11 @@ static char *
 prompt_group (const PcFlow *flow)
 {
   char r[PC_ADDR_STRLEN];
-  const char *app = *flow->profile_id       ? flow->profile_id
-                    : flow->process != NULL ? flow->process->app_id
-                                            : flow->comm;
+  /* The program's identity, not its profile id: a new program gets its profile while its first
+   * flow waits, and its next flows to the same place must still join that prompt. */
+  const char *app = flow->process != NULL ? flow->process->app_id
+                    : *flow->profile_id   ? flow->profile_id
+                                          : flow->comm;
 
   return g_strdup_printf ("%s|%u|%u|%s|%u", app, flow->key.direction, flow->key.proto,
                           pc_addr_to_string (&flow->key.raddr, r),
