@@ -50,6 +50,7 @@ EXPECTED = {
         '/usr/share/metainfo/org.portcullis.Portcullis.metainfo.xml',
         '/usr/share/glib-2.0/schemas/org.portcullis.Portcullis.gschema.xml',
         '/usr/share/icons/hicolor/scalable/apps/org.portcullis.Portcullis.svg',
+        '/usr/share/man/man1/portcullis.1.gz',
     ],
 }
 POLKIT_ACTION = '/usr/share/polkit-1/actions/org.portcullis.Portcullis1.policy'
@@ -104,6 +105,11 @@ def check_contents(debs):
         paths = {line.split()[5].lstrip('.') for line in listing.splitlines()}
         for f in files:
             check(f in paths, f'{pkg} contains {f}')
+    if shutil.which('lintian'):
+        res = run(['lintian', '--fail-on', 'error', '--tag-display-limit', '0',
+                   debs['portcullis'], debs['portcullis-gtk']], capture_output=True)
+        print(res.stdout + res.stderr)
+        check(res.returncode == 0, 'lintian finds no error in the packages')
     info = run(['dpkg-deb', '-I', debs['portcullis'], 'conffiles'], capture_output=True).stdout
     check('/etc/portcullis/settings.conf' in info, 'settings.conf is a conffile')
     ctl = tempfile.mkdtemp()
