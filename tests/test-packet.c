@@ -65,6 +65,8 @@ test_ipv4_tcp (void)
   g_assert_true (info.has_ports);
   g_assert_cmpuint (info.sport, ==, 40000);
   g_assert_cmpuint (info.dport, ==, 80);
+  g_assert_cmpuint (info.tcp_flags, ==, 0x02); /* SYN */
+  g_assert_cmpuint (info.tcp_seq, ==, 1);
   g_assert_cmpstr (pc_addr_to_string (&info.src, buf), ==, "10.77.0.2");
   g_assert_cmpstr (pc_addr_to_string (&info.dst, buf), ==, "10.77.0.1");
 }

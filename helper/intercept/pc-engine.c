@@ -34,6 +34,7 @@ typedef struct
   guint64 cookie;          /* socket cookie of the owner (traffic counters), 0 if unknown */
   gboolean cookie_checked; /* inbound TCP: the accepted socket's cookie was looked up */
   struct _Pending *prompt; /* non-NULL while the flow waits for an answer */
+  guint32 syn_seq;         /* TCP: the sequence number of the SYN that opened the flow */
   PcGeoInfo geo;           /* of the remote address; empty without geo data */
   gint64 sampled;          /* monotonic µs of the last traffic sample */
 } PcFlow;
@@ -318,7 +319,7 @@ pc_engine_get_attrib (PcEngine *self)
 /* The flow a packet belongs to, as seen from this host. Only original-direction packets are
  * queued, so locally generated packets (no input device) open outbound flows. */
 static gboolean
-packet_flow_key (const PcNfqPacket *p, PcFlowKey *key)
+packet_flow_key (const PcNfqPacket *p, PcFlowKey *key, PcPacketInfo *info_out)
 {
   gboolean local_out = p->indev == 0;
   PcPacketInfo info;
@@ -341,6 +342,7 @@ packet_flow_key (const PcNfqPacket *p, PcFlowKey *key)
       key->lport = local_out ? info.sport : info.dport;
       key->rport = local_out ? info.dport : info.sport;
     }
+  *info_out = info;
   return TRUE;
 }
 
@@ -771,6 +773,9 @@ pc_engine_list_prompts (PcEngine *self)
   return list;
 }
 
+static void
+end_flow (PcEngine *self, const PcFlowKey *key, guint64 orig_bytes, guint64 reply_bytes);
+
 /* A decided flow: counted, logged and published. */
 static void
 publish_decided (PcEngine *self, PcFlow *flow)
@@ -804,17 +809,27 @@ on_packet (const PcNfqPacket *p, gpointer user_data)
   PcEngine *self = user_data;
   PcSocketOwner owner = { 0 };
   PcFlowKey key;
+  PcPacketInfo info;
   PcFlow *flow;
+  gboolean syn;
 
   self->counters.packets++;
-  if (!packet_flow_key (p, &key))
+  if (!packet_flow_key (p, &key, &info))
     {
       /* Not an IP packet we understand: nothing to attribute or judge. */
       pc_nfqueue_verdict (self->queue, p->id, NF_ACCEPT, FALSE, 0);
       return;
     }
 
+  syn = info.proto == IPPROTO_TCP && (info.tcp_flags & 0x12) == 0x02; /* SYN without ACK */
   flow = g_hash_table_lookup (self->flows, &key);
+  if (flow != NULL && syn && flow->prompt == NULL && info.tcp_seq != flow->syn_seq)
+    {
+      /* A new connection on the 4-tuple of one that ended moments ago (its end event is not
+       * read yet): the old flow is over, this is a flow of its own, maybe of another program. */
+      end_flow (self, &key, 0, 0);
+      flow = NULL;
+    }
   if (flow != NULL)
     {
       if (flow->prompt != NULL)
@@ -827,6 +842,7 @@ on_packet (const PcNfqPacket *p, gpointer user_data)
 
   flow = g_new0 (PcFlow, 1);
   flow->key = key;
+  flow->syn_seq = syn ? info.tcp_seq : 0;
   flow->started = g_get_real_time ();
   flow->uid = p->uid;
   flow->no_socket = !pc_attrib_find_owner (self->attrib, &key, &owner);

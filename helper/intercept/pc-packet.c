@@ -33,6 +33,11 @@ parse_l4 (const guint8 *l4, gsize len, gboolean first_fragment, PcPacketInfo *ou
             out->dport = read_be16 (l4 + 2);
             out->has_ports = TRUE;
           }
+        if (out->proto == IPPROTO_TCP && len >= 14)
+          {
+            out->tcp_seq = (guint32)read_be16 (l4 + 4) << 16 | read_be16 (l4 + 6);
+            out->tcp_flags = l4[13];
+          }
         break;
       case IPPROTO_ICMP:
       case IPPROTO_ICMPV6:

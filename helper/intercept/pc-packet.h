@@ -16,6 +16,8 @@ typedef struct
   guint16 sport; /* for ICMP echo: the identifier */
   guint16 dport; /* for ICMP: the type */
   gboolean has_ports;
+  guint8 tcp_flags; /* TCP only (0 otherwise or when truncated) */
+  guint32 tcp_seq;  /* TCP only */
 } PcPacketInfo;
 
 /* Parses the IPv4/IPv6 header and, where present, the L4 ports of a packet. Returns FALSE for
