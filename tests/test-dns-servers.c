@@ -9,9 +9,16 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+void
+dns_test_die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
 
 guint16
 dns_test_free_port (void)
@@ -141,7 +148,7 @@ dns_test_servers_start (const char *const *extra)
   g_spawn_async (s->dir, (char **)ub_argv, NULL,
                  G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL
                      | G_SPAWN_STDERR_TO_DEV_NULL,
-                 NULL, NULL, &s->pid, &error);
+                 dns_test_die_with_parent, NULL, &s->pid, &error);
   g_assert_no_error (error);
   log = g_build_filename (s->dir, "unbound.log", NULL);
   for (guint i = 0; i < 100; i++)

@@ -20,6 +20,9 @@ DnsTestServers *dns_test_servers_start (const char *const *extra);
 void dns_test_servers_stop (DnsTestServers *s);
 /* how many queries for name (e.g. "www.test.") and type ("A") unbound has logged */
 guint dns_test_servers_count (DnsTestServers *s, const char *name, const char *type);
+/* GSpawnChildSetupFunc: the child gets SIGKILL when the test dies, so a failed assertion
+ * never leaves a server behind */
+void dns_test_die_with_parent (gpointer user_data);
 /* a free port on 127.0.0.1 (TCP and UDP both free at the time of asking) */
 guint16 dns_test_free_port (void);
 

@@ -332,8 +332,8 @@ test_doh_http11 (void)
   char ready[8] = { 0 };
   Results r;
 
-  g_spawn_async_with_pipes (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &pid, NULL,
-                            &out_fd, NULL, &error);
+  g_spawn_async_with_pipes (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH,
+                            dns_test_die_with_parent, NULL, &pid, NULL, &out_fd, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (read (out_fd, ready, 5), ==, 5);
   g_assert_cmpstr (ready, ==, "ready");

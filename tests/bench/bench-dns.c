@@ -200,7 +200,7 @@ start_dnsmasq (guint16 upstream_port, guint16 *port)
     g_spawn_async (NULL, (char **)argv, NULL,
                    G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL
                        | G_SPAWN_STDERR_TO_DEV_NULL,
-                   NULL, NULL, &pid, &error);
+                   dns_test_die_with_parent, NULL, &pid, &error);
   }
   if (error != NULL)
     g_error ("cannot start dnsmasq: %s", error->message);
