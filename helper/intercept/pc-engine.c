@@ -226,27 +226,48 @@ pc_engine_remove_changes_func (PcEngine *self, PcEngineChangesFunc func, gpointe
   g_mutex_unlock (&self->conn_lock);
 }
 
-static gint
-connection_cmp_id (gconstpointer a, gconstpointer b)
+typedef struct
 {
-  const PcConnection *x = *(PcConnection **)a, *y = *(PcConnection **)b;
+  guint64 id;
+  gpointer value;
+} IdValue;
+
+static gint
+id_value_cmp (gconstpointer a, gconstpointer b)
+{
+  const IdValue *x = a, *y = b;
   return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* A referenced snapshot of the values of one of the id-keyed tables under conn_lock, oldest
+ * (smallest id) first. */
+static GPtrArray *
+list_by_id (PcEngine *self, GHashTable *table, gpointer (*ref) (gpointer), GDestroyNotify unref)
+{
+  g_autoptr (GArray) items = g_array_new (FALSE, FALSE, sizeof (IdValue));
+  GPtrArray *list = g_ptr_array_new_with_free_func (unref);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_mutex_lock (&self->conn_lock);
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      IdValue item = { *(guint64 *)key, ref (value) };
+      g_array_append_val (items, item);
+    }
+  g_mutex_unlock (&self->conn_lock);
+  g_array_sort (items, id_value_cmp);
+  for (guint i = 0; i < items->len; i++)
+    g_ptr_array_add (list, g_array_index (items, IdValue, i).value);
+  return list;
 }
 
 GPtrArray *
 pc_engine_list_connections (PcEngine *self)
 {
-  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify)pc_connection_unref);
-  GHashTableIter iter;
-  PcConnection *c;
-
-  g_mutex_lock (&self->conn_lock);
-  g_hash_table_iter_init (&iter, self->live);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&c))
-    g_ptr_array_add (list, pc_connection_ref (c));
-  g_mutex_unlock (&self->conn_lock);
-  g_ptr_array_sort (list, connection_cmp_id);
-  return list;
+  return list_by_id (self, self->live, (gpointer (*) (gpointer))pc_connection_ref,
+                     (GDestroyNotify)pc_connection_unref);
 }
 
 PcEngine *
@@ -750,27 +771,11 @@ pc_engine_set_prompt_agents (PcEngine *self, guint n_agents)
   g_atomic_int_set (&self->prompt_agents, (gint)n_agents);
 }
 
-static gint
-prompt_cmp_id (gconstpointer a, gconstpointer b)
-{
-  const PcPrompt *x = *(PcPrompt **)a, *y = *(PcPrompt **)b;
-  return x->id < y->id ? -1 : x->id > y->id;
-}
-
 GPtrArray *
 pc_engine_list_prompts (PcEngine *self)
 {
-  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify)pc_prompt_unref);
-  GHashTableIter iter;
-  PcPrompt *prompt;
-
-  g_mutex_lock (&self->conn_lock);
-  g_hash_table_iter_init (&iter, self->prompts);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&prompt))
-    g_ptr_array_add (list, pc_prompt_ref (prompt));
-  g_mutex_unlock (&self->conn_lock);
-  g_ptr_array_sort (list, prompt_cmp_id);
-  return list;
+  return list_by_id (self, self->prompts, (gpointer (*) (gpointer))pc_prompt_ref,
+                     (GDestroyNotify)pc_prompt_unref);
 }
 
 static void
