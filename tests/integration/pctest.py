@@ -74,3 +74,15 @@ def apply_settings(sb, text, timeout=10):
         if time.monotonic() > deadline:
             raise AssertionError('settings were not applied:\n' + sb.helper_log()[-3000:])
         time.sleep(0.05)
+
+
+def wait_until(pred, timeout=10, what='condition', interval=0.1):
+    """Polls pred until it returns something true; that value, or AssertionError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f'{what} not reached within {timeout} s')
+        time.sleep(interval)

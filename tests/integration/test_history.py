@@ -10,7 +10,7 @@ import os
 import time
 import unittest
 
-from pctest import BUILD_DIR, SOURCE_DIR, client_tool, pcsandbox, require_root
+from pctest import BUILD_DIR, SOURCE_DIR, client_tool, pcsandbox, require_root, wait_until
 
 POLICY = os.path.join(SOURCE_DIR, 'data', 'org.portcullis.Portcullis1.policy')
 CTL = os.path.join(BUILD_DIR, 'app', 'cli', 'portcullisctl')
@@ -20,17 +20,6 @@ P4 = pcsandbox.PEER_V4
 
 def ctl(sb, *args, user=None):
     return sb.client_run([CTL, *map(str, args)], user=user, cgroup=False, timeout=60)
-
-
-def wait_until(pred, timeout=10, what='condition'):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f'{what} not reached within {timeout} s')
-        time.sleep(0.2)
 
 
 class HistoryTests(unittest.TestCase):
