@@ -25,6 +25,7 @@ struct _PcConnectionRow
   gboolean inbound;
   char *endpoint;
   char *domain;
+  char *country;
   char *remote_address;
   char *port;
   char *verdict;
@@ -48,6 +49,7 @@ enum
   PROP_DIRECTION,
   PROP_ENDPOINT,
   PROP_PORT,
+  PROP_COUNTRY,
   PROP_VERDICT,
   PROP_VERDICT_TEXT,
   PROP_BYTES,
@@ -72,6 +74,7 @@ pc_connection_row_finalize (GObject *object)
   g_free (self->direction);
   g_free (self->endpoint);
   g_free (self->domain);
+  g_free (self->country);
   g_free (self->remote_address);
   g_free (self->port);
   g_free (self->verdict);
@@ -110,6 +113,9 @@ pc_connection_row_get_property (GObject *object, guint prop_id, GValue *value, G
       case PROP_PORT:
         g_value_set_string (value, self->port);
         break;
+      case PROP_COUNTRY:
+        g_value_set_string (value, self->country);
+        break;
       case PROP_VERDICT:
         g_value_set_string (value, self->verdict);
         break;
@@ -147,6 +153,7 @@ pc_connection_row_class_init (PcConnectionRowClass *klass)
   properties[PROP_DIRECTION] = g_param_spec_string ("direction", NULL, NULL, NULL, flags);
   properties[PROP_ENDPOINT] = g_param_spec_string ("endpoint", NULL, NULL, NULL, flags);
   properties[PROP_PORT] = g_param_spec_string ("port", NULL, NULL, NULL, flags);
+  properties[PROP_COUNTRY] = g_param_spec_string ("country", NULL, NULL, NULL, flags);
   properties[PROP_VERDICT] = g_param_spec_string ("verdict", NULL, NULL, NULL, flags);
   properties[PROP_VERDICT_TEXT] = g_param_spec_string ("verdict-text", NULL, NULL, NULL, flags);
   properties[PROP_BYTES] = g_param_spec_uint64 ("bytes", NULL, NULL, 0, G_MAXUINT64, 0, flags);
@@ -169,6 +176,7 @@ pc_record_parse (GVariant *record, PcRecord *out)
 
   memset (out, 0, sizeof *out);
   out->profile = out->app_kind = out->app_id = out->exe = out->comm = out->protocol = "";
+  out->country = "";
   out->domain = out->remote_address = out->direction = out->verdict = out->reason = "";
   g_variant_iter_init (&iter, record);
   /* one pass: g_variant_lookup() per key would scan the dictionary each time */
@@ -192,7 +200,9 @@ pc_record_parse (GVariant *record, PcRecord *out)
               out->bytes_out = g_variant_get_uint64 (value), out->has_bytes = TRUE;
             break;
           case 'c':
-            str = g_str_equal (key, "comm") ? &out->comm : NULL;
+            str = g_str_equal (key, "comm")      ? &out->comm
+                  : g_str_equal (key, "country") ? &out->country
+                                                 : NULL;
             break;
           case 'd':
             str = g_str_equal (key, "domain")      ? &out->domain
@@ -343,6 +353,7 @@ pc_connection_row_new (const PcRecord *record, const char *profile_hint)
   self->inbound = g_str_equal (direction, "inbound");
   self->direction = g_strdup (self->inbound ? _ ("In") : _ ("Out"));
   self->domain = g_strdup (domain);
+  self->country = g_strdup (record->country);
   self->remote_address = g_strdup (remote);
   self->endpoint = g_strdup (domain[0] != '\0' ? domain : remote);
   if (port != 0)

@@ -22,6 +22,7 @@ typedef struct
   const char *comm;
   const char *protocol;
   const char *domain;
+  const char *country;
   const char *remote_address;
   const char *direction;
   const char *verdict;

@@ -26,6 +26,7 @@ struct _PcMonitorPage
   GtkColumnViewColumn *time_column;
   GtkColumnViewColumn *direction_column;
   GtkColumnViewColumn *endpoint_column;
+  GtkColumnViewColumn *country_column;
   GtkColumnViewColumn *port_column;
   GtkColumnViewColumn *verdict_column;
   GtkColumnViewColumn *bytes_column;
@@ -233,6 +234,7 @@ cell_setup_cb (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer us
   guint chars = g_str_equal (property, "time")         ? 8
                 : g_str_equal (property, "direction")  ? 4
                 : g_str_equal (property, "port")       ? 9
+                : g_str_equal (property, "country")    ? 4
                 : g_str_equal (property, "bytes-text") ? 9
                 : g_str_equal (property, "endpoint")   ? 24
                                                        : 28;
@@ -615,6 +617,7 @@ pc_monitor_page_class_init (PcMonitorPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PcMonitorPage, time_column);
   gtk_widget_class_bind_template_child (widget_class, PcMonitorPage, direction_column);
   gtk_widget_class_bind_template_child (widget_class, PcMonitorPage, endpoint_column);
+  gtk_widget_class_bind_template_child (widget_class, PcMonitorPage, country_column);
   gtk_widget_class_bind_template_child (widget_class, PcMonitorPage, port_column);
   gtk_widget_class_bind_template_child (widget_class, PcMonitorPage, verdict_column);
   gtk_widget_class_bind_template_child (widget_class, PcMonitorPage, bytes_column);
@@ -653,6 +656,7 @@ pc_monitor_page_init (PcMonitorPage *self)
   set_cell_factory (self->time_column, "time");
   set_cell_factory (self->direction_column, "direction");
   set_cell_factory (self->endpoint_column, "endpoint");
+  set_cell_factory (self->country_column, "country");
   set_cell_factory (self->port_column, "port");
   set_cell_factory (self->verdict_column, "verdict-text");
   set_cell_factory (self->bytes_column, "bytes-text");
