@@ -384,6 +384,13 @@ main (int argc, char **argv)
           g_warning ("dns interception is off: %s", error->message);
           g_clear_error (&error);
         }
+      else
+        {
+          /* connections are named and judged by what the resolver answered */
+          g_autoptr (GArray) bound = pc_dns_server_get_bound (dns);
+          pc_engine_set_resolver (daemon.engine, (PcEngineDomainFunc)pc_dns_memory_lookup,
+                                  pc_dns_server_get_memory (dns), bound);
+        }
     }
 
   daemon.loop = g_main_loop_new (NULL, FALSE);
@@ -437,7 +444,6 @@ main (int argc, char **argv)
 
   g_main_loop_run (daemon.loop);
 
-  g_clear_pointer (&dns, pc_dns_daemon_stop);
   if (!pc_ruleset_remove (&error))
     {
       g_warning ("%s", error->message);
@@ -455,6 +461,8 @@ main (int argc, char **argv)
   if (daemon.history != NULL)
     pc_engine_remove_changes_func (daemon.engine, record_history_cb, &daemon);
   g_clear_pointer (&daemon.engine, pc_engine_free);
+  /* the engine used the resolver's memory until it stopped; DNS answers until the very end */
+  g_clear_pointer (&dns, pc_dns_daemon_stop);
   /* Everything recorded so far is committed before the helper exits. */
   if (daemon.history != NULL)
     pc_history_flush (daemon.history);

@@ -36,6 +36,7 @@ typedef struct
   struct _Pending *prompt; /* non-NULL while the flow waits for an answer */
   guint32 syn_seq;         /* TCP: the sequence number of the SYN that opened the flow */
   PcGeoInfo geo;           /* of the remote address; empty without geo data */
+  char domain[256];        /* from the resolver's memory, "" when none */
   gint64 sampled;          /* monotonic µs of the last traffic sample */
 } PcFlow;
 
@@ -65,9 +66,12 @@ struct _PcEngine
   PcNfqueue *queue;
   PcConntrack *conntrack;
   PcAttrib *attrib;
-  PcTraffic *traffic; /* NULL without BPF: conntrack accounting instead */
-  PcIntel *intel;     /* packet thread; may be NULL */
-  PcGeo *geo;         /* packet thread; may be NULL */
+  PcTraffic *traffic;             /* NULL without BPF: conntrack accounting instead */
+  PcIntel *intel;                 /* packet thread; may be NULL */
+  PcEngineDomainFunc domain_func; /* set before start */
+  gpointer domain_data;
+  GArray *resolver_listeners; /* PcFlowKey, set before start */
+  PcGeo *geo;                 /* packet thread; may be NULL */
   gboolean ct_accounting;
   guint ticks;
 
@@ -168,7 +172,7 @@ connection_new (PcEngine *self, const PcFlow *flow)
       c->app_id = g_strdup ("");
     }
   c->profile_id = g_strdup (flow->profile_id != NULL ? flow->profile_id : "");
-  c->domain = g_strdup ("");
+  c->domain = g_strdup (flow->domain);
   c->country = g_strdup (flow->geo.country);
   c->allowed = flow->decision.verdict == PC_VERDICT_ALLOW;
   c->reason = g_strdup (flow->decision.reason);
@@ -461,11 +465,40 @@ decide (PcEngine *self, PcFlow *flow)
     .own = flow->own,
     .profile = profile,
     .process = flow->process,
-    /* No DNS memory yet (see PcDecisionInput). */
-    .had_dns_answer = FALSE,
+    .had_dns_answer = FALSE, /* TRUE below when the resolver answered for this address */
     .in_list = self->intel != NULL ? pc_intel_rule_in_list_cb : NULL,
     .in_list_data = self->intel,
   };
+
+  /* A query redirected to our own resolver: the resolver judges the name; the flow must pass
+   * whatever the scopes say, or block-localhost would take DNS away. */
+  if (self->resolver_listeners != NULL && flow->key.direction == PC_DIR_OUTBOUND)
+    for (guint i = 0; i < self->resolver_listeners->len; i++)
+      {
+        const PcFlowKey *l = &g_array_index (self->resolver_listeners, PcFlowKey, i);
+        /* a listener without protocol serves both UDP and TCP */
+        gboolean proto = l->proto != 0
+                             ? l->proto == flow->key.proto
+                             : flow->key.proto == IPPROTO_UDP || flow->key.proto == IPPROTO_TCP;
+        if (proto && l->lport == flow->key.rport && pc_addr_equal (&l->laddr, &flow->key.raddr))
+          {
+            flow->profile_id = "";
+            flow->decision.verdict = PC_VERDICT_ALLOW;
+            flow->decision.kind = PC_REASON_OWN;
+            flow->decision.prompt = FALSE;
+            g_strlcpy (flow->decision.reason, "DNS query to Portcullis' resolver",
+                       sizeof flow->decision.reason);
+            return;
+          }
+      }
+  if (self->domain_func != NULL && flow->domain[0] == '\0')
+    self->domain_func (self->domain_data, flow->pid, &flow->key.raddr, flow->domain,
+                       sizeof flow->domain);
+  if (flow->domain[0] != '\0')
+    {
+      input.domain = flow->domain;
+      input.had_dns_answer = TRUE;
+    }
 
   if (self->geo != NULL)
     {
@@ -743,6 +776,51 @@ intel_data_free (gpointer data)
   g_clear_object (&d->intel);
   g_clear_pointer (&d->geo, pc_geo_unref);
   g_free (d);
+}
+
+typedef struct
+{
+  PcEngine *self;
+  PcEngineDomainFunc func;
+  gpointer data;
+  GArray *listeners;
+} ResolverData;
+
+static gboolean
+set_resolver_cb (gpointer user_data)
+{
+  ResolverData *d = user_data;
+
+  d->self->domain_func = d->func;
+  d->self->domain_data = d->data;
+  g_clear_pointer (&d->self->resolver_listeners, g_array_unref);
+  d->self->resolver_listeners = g_steal_pointer (&d->listeners);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+resolver_data_free (gpointer user_data)
+{
+  ResolverData *d = user_data;
+
+  g_clear_pointer (&d->listeners, g_array_unref);
+  g_free (d);
+}
+
+void
+pc_engine_set_resolver (PcEngine *self,
+                        PcEngineDomainFunc func,
+                        gpointer user_data,
+                        GArray *listeners)
+{
+  ResolverData *d = g_new0 (ResolverData, 1);
+
+  d->self = self;
+  d->func = func;
+  d->data = user_data;
+  d->listeners = listeners != NULL ? g_array_ref (listeners) : NULL;
+  g_main_context_invoke_full (self->context, G_PRIORITY_HIGH, set_resolver_cb, d,
+                              resolver_data_free);
 }
 
 void
@@ -1280,6 +1358,7 @@ pc_engine_free (PcEngine *self)
   g_clear_pointer (&self->traffic, pc_traffic_free);
   g_clear_object (&self->intel);
   g_clear_pointer (&self->geo, pc_geo_unref);
+  g_clear_pointer (&self->resolver_listeners, g_array_unref);
   g_clear_pointer (&self->flows, g_hash_table_unref);
   g_clear_pointer (&self->snapshot, pc_policy_snapshot_unref);
   g_clear_pointer (&self->asked, g_hash_table_unref);

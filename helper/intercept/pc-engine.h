@@ -95,6 +95,19 @@ gboolean pc_engine_answer_prompt (PcEngine *self, guint64 id, gboolean allow, GE
  * them over before its next decision. */
 void pc_engine_set_intel (PcEngine *self, PcIntel *intel, PcGeo *geo);
 
+/* What the local resolver learnt: the domain a process (pid, or anyone) looked up that resolved
+ * to addr. Called on the packet thread; must not block. */
+typedef gboolean (*PcEngineDomainFunc) (
+    gpointer user_data, pid_t pid, const PcAddr *addr, char *domain, gsize len);
+/* The resolver's memory (domains of connections, domain rules, block-p2p) and the addresses it
+ * listens on (queries redirected to it are always let through: DNS must not break). func NULL:
+ * no resolver. listeners: PcFlowKey with laddr/lport/proto set. user_data must outlive the
+ * engine. Thread-safe: the packet thread takes it over before its next decision. */
+void pc_engine_set_resolver (PcEngine *self,
+                             PcEngineDomainFunc func,
+                             gpointer user_data,
+                             GArray *listeners);
+
 /* Every live connection (PcConnection, new references), oldest first. Thread-safe. */
 GPtrArray *pc_engine_list_connections (PcEngine *self);
 

@@ -20,6 +20,7 @@ ZONE = [
     'local-zone: "test." static',
     'local-data: "test. 3600 IN SOA ns.test. host.test. 1 3600 600 86400 60"',
     'local-data: "www.test. 300 IN A 203.0.113.5"',
+    'local-data: "web.test. 300 IN A 203.0.113.10"',
     'local-data: "evil.test. 300 IN A 192.168.7.7"',
     'local-data: "mixed.test. 300 IN A 10.9.9.9"',
     'local-data: "mixed.test. 300 IN A 203.0.113.9"',
@@ -72,7 +73,9 @@ class DnsTests(unittest.TestCase):
         make_certs(cls.dir)
         conf = unbound_conf(cls.dir)
         cls.sb = pcsandbox.Sandbox(BUILD_DIR, helper=False,
-                                   settings={'default-action': 'allow'})
+                                   settings={'default-action': 'allow',
+                                             'block-localhost': True,
+                                             'endpoints': ['- web.test tcp/8080']})
         cls.sb.start()
         cls.unbound = cls.sb.peer(['unbound', '-d', '-c', conf], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
@@ -123,6 +126,20 @@ class DnsTests(unittest.TestCase):
         # asked upstream once over TLS (then cached), never by the client itself over plain DNS
         self.assertLessEqual(self.unbound_count('evil.test') - before, 1)
         self.assertIn('rebinding guard: removed 192.168.7.7', self.sb.helper_log(since_start=True))
+
+    def test_connections_named_and_judged_by_domain(self):
+        # curl resolves through the machine's resolv.conf: the query goes astray, is redirected
+        # to portcullis (allowed even with block-localhost on), and the connection that follows
+        # carries the name, so a domain rule judges it
+        ok = self.sb.client_run(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}',
+                                 '--max-time', '10', 'http://web.test/'], timeout=30)
+        self.assertEqual(ok.stdout, '200', ok.stderr)
+        blocked = self.sb.client_run(['curl', '-sS', '-o', '/dev/null', '--max-time', '10',
+                                      'http://web.test:8080/'], timeout=30)
+        self.assertNotEqual(blocked.returncode, 0)
+        log = self.sb.helper_log(since_start=True)
+        self.assertIn("reason=global endpoints rule 1 '- web.test tcp/8080'", log)
+        self.assertRegex(log, r'reason=DNS query to Portcullis\' resolver')
 
     def test_rebinding_keeps_public_addresses(self):
         self.assertEqual(self.kdig(f'@{LISTEN}', 'mixed.test', 'A'), ['203.0.113.9'])
