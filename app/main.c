@@ -14,7 +14,10 @@ main (int argc, char *argv[])
   g_autoptr (PcApplication) app = NULL;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, PC_LOCALEDIR);
+  /* PORTCULLIS_LOCALEDIR: translations of an uninstalled build (build/po), for tests */
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("PORTCULLIS_LOCALEDIR") != NULL
+                                       ? g_getenv ("PORTCULLIS_LOCALEDIR")
+                                       : PC_LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

@@ -51,6 +51,7 @@ EXPECTED = {
         '/usr/share/glib-2.0/schemas/org.portcullis.Portcullis.gschema.xml',
         '/usr/share/icons/hicolor/scalable/apps/org.portcullis.Portcullis.svg',
         '/usr/share/man/man1/portcullis.1.gz',
+        '/usr/share/locale/de/LC_MESSAGES/portcullis.mo',
     ],
 }
 POLKIT_ACTION = '/usr/share/polkit-1/actions/org.portcullis.Portcullis1.policy'

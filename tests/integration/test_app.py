@@ -19,6 +19,7 @@ import tempfile
 import time
 import unittest
 
+import pctest
 from pctest import BUILD_DIR, SOURCE_DIR, pcsandbox, require_root
 
 POLICY = os.path.join(SOURCE_DIR, 'data', 'org.portcullis.Portcullis1.policy')
@@ -378,6 +379,60 @@ class AppTests(unittest.TestCase):
         self.assertEqual(self.curl('/bytes/10').returncode, 0)
         self.wait(lambda d: [r for r in self.curl_rows(d) if r['live'] or r['verdict']],
                   'traffic after the helper came back')
+
+
+class GermanAppTest(unittest.TestCase):
+    """The app speaks German with LANGUAGE=de (po/de.po, built into build/po): with no helper on
+    the bus its banner says so in German. A screenshot is saved."""
+
+    def test_german_banner(self):
+        require_root()
+        if not os.access(APP, os.X_OK):
+            raise unittest.SkipTest('the GTK app is not built (gtk4/libadwaita missing)')
+        os.makedirs(SHOTS, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix='pc-app-de-')
+        os.chmod(tmp, 0o755)
+        sb = pcsandbox.Sandbox(BUILD_DIR, helper=False, polkit_policies=[POLICY])
+        xvfb = app = None
+        try:
+            sb.start()
+            xvfb, display = start_xvfb()
+            hook = os.path.join(tmp, 'hook.sock')
+            runtime = os.path.join(tmp, 'runtime')
+            os.mkdir(runtime, 0o700)
+            env = {
+                'DISPLAY': display, 'GDK_BACKEND': 'x11', 'GSK_RENDERER': 'cairo',
+                'GSETTINGS_BACKEND': 'memory',
+                'GSETTINGS_SCHEMA_DIR': os.path.join(BUILD_DIR, 'data'),
+                'PORTCULLIS_TEST_SOCKET': hook, 'NO_AT_BRIDGE': '1', 'GTK_A11Y': 'none',
+                'XDG_RUNTIME_DIR': runtime, 'LC_ALL': 'C.UTF-8', 'LANGUAGE': 'de',
+                'PORTCULLIS_LOCALEDIR': os.path.join(BUILD_DIR, 'po'),
+            }
+            app = sb.client(['dbus-run-session', '--', APP], cgroup=False, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+            AppTests.hook = hook
+
+            def banner():
+                try:
+                    d = AppTests.dump()
+                except (OSError, ValueError):
+                    return None
+                return d['banner'] if d['banner']['shown'] else None
+            b = pctest.wait_until(banner, timeout=20, what='the banner')
+            self.assertEqual(b['title'], 'Der Firewall-Dienst läuft nicht')
+            path = os.path.join(SHOTS, 'german-banner.png')
+            AppTests.ok(f'screenshot {path}')
+            self.assertGreater(os.path.getsize(path), 5000)
+        finally:
+            if app is not None and app.poll() is None:
+                os.killpg(app.pid, 15)
+                app.wait(10)
+            if xvfb is not None:
+                xvfb.terminate()
+                xvfb.wait(10)
+            sb.close()
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == '__main__':
