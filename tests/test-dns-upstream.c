@@ -275,7 +275,8 @@ test_tls_transport (gconstpointer data)
   g_assert_cmpuint (st.connections, ==, 1);
   g_assert_cmpuint (st.queries, ==, 51);
   g_assert_true (st.reachable);
-  g_assert_cmpuint (st.latency_ms, >, 0);
+  /* on loopback a round trip can take less than a millisecond: only sanity-check the value */
+  g_assert_cmpuint (st.latency_ms, <, 5000);
 
   /* unbound closes idle connections after 1 s; the next query reconnects and resumes */
   g_usleep (1600 * 1000);
@@ -319,23 +320,38 @@ static void
 test_doh_http11 (void)
 {
   g_autoptr (GError) error = NULL;
-  guint16 port = dns_test_free_port ();
-  g_autofree char *port_s = g_strdup_printf ("%u", port);
+  guint16 port = 0;
   g_autofree char *up_s = g_strdup_printf ("%u", unbound->plain_port);
   g_autofree char *cert = g_build_filename (unbound->dir, "srv.pem", NULL);
   g_autofree char *key = g_build_filename (unbound->dir, "srv.key", NULL);
-  const char *argv[] = { "python3", "-c", doh11_server, port_s, cert, key, up_s, NULL };
   g_autoptr (PcDnsUpstream) up = NULL;
   PcDnsUpstreamStatus st;
-  GPid pid;
-  int out_fd;
+  GPid pid = 0;
+  int out_fd = -1;
   char ready[8] = { 0 };
   Results r;
 
-  g_spawn_async_with_pipes (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH,
-                            dns_test_die_with_parent, NULL, &pid, NULL, &out_fd, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (read (out_fd, ready, 5), ==, 5);
+  /* Debian's python3 (it has ssl); a free port can be taken by a parallel test before the
+   * server binds it, so a server that did not come up is tried again on another port. */
+  for (int attempt = 0; attempt < 5; attempt++)
+    {
+      g_autofree char *port_s = NULL;
+      port = dns_test_free_port ();
+      port_s = g_strdup_printf ("%u", port);
+      const char *argv[]
+          = { "/usr/bin/python3", "-c", doh11_server, port_s, cert, key, up_s, NULL };
+      g_spawn_async_with_pipes (NULL, (char **)argv, NULL, G_SPAWN_DEFAULT,
+                                dns_test_die_with_parent, NULL, &pid, NULL, &out_fd, NULL, &error);
+      g_assert_no_error (error);
+      if (read (out_fd, ready, 5) == 5)
+        break;
+      close (out_fd);
+      out_fd = -1;
+      kill (pid, SIGKILL);
+      waitpid (pid, NULL, 0);
+      g_spawn_close_pid (pid);
+    }
+  g_assert_cmpint (out_fd, >=, 0);
   g_assert_cmpstr (ready, ==, "ready");
 
   up = make_upstream ("doh://dns.test:%u/dns-query?ip=127.0.0.1&ca=%s", port, unbound->ca_file);
