@@ -34,6 +34,8 @@ typedef struct
   PcService *service; /* NULL with --no-dbus */
   PcHistory *history; /* NULL when the history database cannot be used */
   PcIntel *intel;     /* filter lists */
+  GMutex dns_lock;
+  PcPolicySnapshot *dns_snapshot; /* for the resolver thread, under dns_lock */
   PcIntelUpdater *updater;
   char *config_dir;
   char *state_dir;
@@ -161,6 +163,54 @@ intel_changed_cb (PcDaemon *daemon)
     pc_engine_set_snapshot (daemon->engine, snapshot);
 }
 
+/* The resolver asks for every question and CNAME target (in its own thread): a name an app may
+ * not reach by an explicit rule or a filter list gets a refusal. Scopes and the default action
+ * stay with the connection that follows (a name has no address yet), and DNS never prompts. */
+static gboolean
+dns_policy_cb (const PcDnsPolicyRequest *request, char **reason, gpointer user_data)
+{
+  PcDaemon *daemon = user_data;
+  g_autoptr (PcPolicySnapshot) snapshot = NULL;
+  g_autoptr (PcProcess) process = NULL;
+  PcFlowKey key = { 0 };
+  PcDecision decision;
+  PcDecisionInput input = { 0 };
+
+  g_mutex_lock (&daemon->dns_lock);
+  if (daemon->dns_snapshot != NULL)
+    snapshot = pc_policy_snapshot_ref (daemon->dns_snapshot);
+  g_mutex_unlock (&daemon->dns_lock);
+  if (snapshot == NULL)
+    return FALSE;
+  if (request->pid > 0)
+    process = pc_process_read (request->pid, NULL);
+  /* no address yet: 0.0.0.0 is in no scope and matches no address rule */
+  key.family = key.laddr.family = key.raddr.family = AF_INET;
+  key.direction = PC_DIR_OUTBOUND;
+  input.key = &key;
+  input.domain = request->name;
+  input.profile = pc_policy_snapshot_match (snapshot, process, FALSE);
+  input.process = process;
+  input.had_dns_answer = TRUE;
+  input.in_list = daemon->intel != NULL ? pc_intel_rule_in_list_cb : NULL;
+  input.in_list_data = daemon->intel;
+  pc_policy_snapshot_decide (snapshot, &input, &decision);
+  if (decision.verdict != PC_VERDICT_BLOCK
+      || (decision.kind != PC_REASON_RULE && decision.kind != PC_REASON_LIST))
+    return FALSE;
+  *reason = g_strdup (decision.reason);
+  return TRUE;
+}
+
+static void
+set_dns_snapshot (PcDaemon *daemon, PcPolicySnapshot *snapshot)
+{
+  g_mutex_lock (&daemon->dns_lock);
+  g_clear_pointer (&daemon->dns_snapshot, pc_policy_snapshot_unref);
+  daemon->dns_snapshot = pc_policy_snapshot_ref (snapshot);
+  g_mutex_unlock (&daemon->dns_lock);
+}
+
 /* Any policy change (D-Bus, SIGHUP, a new profile, an expired temporary rule): the packet
  * thread gets the new snapshot and re-decides live flows; a new fail-mode needs new rules. */
 static void
@@ -184,6 +234,7 @@ policy_changed_cb (PcDaemon *daemon)
       pc_ruleset_state_clear (&state);
     }
   apply_intel (daemon, snapshot);
+  set_dns_snapshot (daemon, snapshot);
   pc_engine_set_snapshot (daemon->engine, snapshot);
 }
 
@@ -313,6 +364,7 @@ main (int argc, char **argv)
 
   /* A corrupt database or a bad admin file is reported (get_problems) and the helper starts
    * with what it has; only an unusable state dir stops it. */
+  g_mutex_init (&daemon.dns_lock);
   daemon.policy = pc_policy_manager_new (state_dir, config_dir, &error);
   if (daemon.policy == NULL)
     {
@@ -388,8 +440,14 @@ main (int argc, char **argv)
         {
           /* connections are named and judged by what the resolver answered */
           g_autoptr (GArray) bound = pc_dns_server_get_bound (dns);
+          g_autoptr (PcPolicySnapshot) snapshot = pc_policy_manager_get_snapshot (daemon.policy);
           pc_engine_set_resolver (daemon.engine, (PcEngineDomainFunc)pc_dns_memory_lookup,
                                   pc_dns_server_get_memory (dns), bound);
+          /* per-app DNS policy; the data first, so the resolver thread never sees the function
+           * without it */
+          set_dns_snapshot (&daemon, snapshot);
+          pc_dns_server_set_policy_func (dns, NULL, &daemon);
+          pc_dns_server_set_policy_func (dns, dns_policy_cb, &daemon);
         }
     }
 
@@ -463,6 +521,8 @@ main (int argc, char **argv)
   g_clear_pointer (&daemon.engine, pc_engine_free);
   /* the engine used the resolver's memory until it stopped; DNS answers until the very end */
   g_clear_pointer (&dns, pc_dns_daemon_stop);
+  g_clear_pointer (&daemon.dns_snapshot, pc_policy_snapshot_unref);
+  g_mutex_clear (&daemon.dns_lock);
   /* Everything recorded so far is committed before the helper exits. */
   if (daemon.history != NULL)
     pc_history_flush (daemon.history);

@@ -21,6 +21,9 @@ ZONE = [
     'local-data: "test. 3600 IN SOA ns.test. host.test. 1 3600 600 86400 60"',
     'local-data: "www.test. 300 IN A 203.0.113.5"',
     'local-data: "web.test. 300 IN A 203.0.113.10"',
+    'local-data: "ads.test. 300 IN A 203.0.113.7"',
+    'local-data: "cdn.test. 300 IN CNAME x.ads.test."',
+    'local-data: "x.ads.test. 300 IN A 203.0.113.8"',
     'local-data: "evil.test. 300 IN A 192.168.7.7"',
     'local-data: "mixed.test. 300 IN A 10.9.9.9"',
     'local-data: "mixed.test. 300 IN A 203.0.113.9"',
@@ -75,7 +78,8 @@ class DnsTests(unittest.TestCase):
         cls.sb = pcsandbox.Sandbox(BUILD_DIR, helper=False,
                                    settings={'default-action': 'allow',
                                              'block-localhost': True,
-                                             'endpoints': ['- web.test tcp/8080']})
+                                             'endpoints': ['- web.test tcp/8080',
+                                                           '- .ads.test']})
         cls.sb.start()
         cls.unbound = cls.sb.peer(['unbound', '-d', '-c', conf], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
@@ -140,6 +144,16 @@ class DnsTests(unittest.TestCase):
         log = self.sb.helper_log(since_start=True)
         self.assertIn("reason=global endpoints rule 1 '- web.test tcp/8080'", log)
         self.assertRegex(log, r'reason=DNS query to Portcullis\' resolver')
+
+    def test_blocked_names_refused_by_the_resolver(self):
+        # a domain rule refuses the name itself and a CNAME that leads into it; other names and
+        # names blocked only for connections to a port are answered
+        for name in ('ads.test', 'x.ads.test', 'cdn.test'):
+            res = self.sb.client_run(['kdig', '+time=5', '+retry=0', f'@{LISTEN}', name, 'A'],
+                                     timeout=20)
+            self.assertIn('NXDOMAIN', res.stdout, (name, res.stdout))
+        self.assertEqual(self.kdig(f'@{LISTEN}', 'web.test', 'A'), ['203.0.113.10'])
+        self.assertIn("- .ads.test", self.sb.helper_log(since_start=True))
 
     def test_rebinding_keeps_public_addresses(self):
         self.assertEqual(self.kdig(f'@{LISTEN}', 'mixed.test', 'A'), ['203.0.113.9'])
