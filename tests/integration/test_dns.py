@@ -24,6 +24,8 @@ ZONE = [
     'local-data: "ads.test. 300 IN A 203.0.113.7"',
     'local-data: "cdn.test. 300 IN CNAME x.ads.test."',
     'local-data: "x.ads.test. 300 IN A 203.0.113.8"',
+    'local-data: "pixel.tracker.test. 300 IN A 203.0.113.6"',
+    'local-data: "news.test. 300 IN CNAME pixel.tracker.test."',
     'local-data: "evil.test. 300 IN A 192.168.7.7"',
     'local-data: "mixed.test. 300 IN A 10.9.9.9"',
     'local-data: "mixed.test. 300 IN A 203.0.113.9"',
@@ -74,10 +76,16 @@ class DnsTests(unittest.TestCase):
         cls.dir = tempfile.mkdtemp(prefix='pc-dns-it-')
         os.chmod(cls.dir, 0o755)
         make_certs(cls.dir)
+        # the user's own filter list, enabled through filter-lists
+        custom = os.path.join(cls.dir, 'custom.txt')
+        with open(custom, 'w') as f:
+            f.write('0.0.0.0 tracker.test\n')
         conf = unbound_conf(cls.dir)
         cls.sb = pcsandbox.Sandbox(BUILD_DIR, helper=False,
                                    settings={'default-action': 'allow',
                                              'block-localhost': True,
+                                             'custom-list': custom,
+                                             'filter-lists': ['CUSTOM'],
                                              'endpoints': ['- web.test tcp/8080',
                                                            '- .ads.test']})
         cls.sb.start()
@@ -154,6 +162,13 @@ class DnsTests(unittest.TestCase):
             self.assertIn('NXDOMAIN', res.stdout, (name, res.stdout))
         self.assertEqual(self.kdig(f'@{LISTEN}', 'web.test', 'A'), ['203.0.113.10'])
         self.assertIn("- .ads.test", self.sb.helper_log(since_start=True))
+
+    def test_filter_list_names_subdomains_and_cnames_refused(self):
+        for name in ('pixel.tracker.test', 'news.test'):
+            res = self.sb.client_run(['kdig', '+time=5', '+retry=0', f'@{LISTEN}', name, 'A'],
+                                     timeout=20)
+            self.assertIn('NXDOMAIN', res.stdout, (name, res.stdout))
+        self.assertIn('filter list CUSTOM', self.sb.helper_log(since_start=True))
 
     def test_rebinding_keeps_public_addresses(self):
         self.assertEqual(self.kdig(f'@{LISTEN}', 'mixed.test', 'A'), ['203.0.113.9'])
