@@ -8,6 +8,7 @@
 
 #include "pc-error.h"
 #include "pc-marks.h"
+#include "pc-tool.h"
 
 #define CHAIN "PORTCULLIS-DNS"
 
@@ -57,30 +58,6 @@ pc_dns_redirect_build (const PcAddr *to, guint16 port, const char *current_save)
 }
 
 static gboolean
-run_tool (const char *const *argv, const char *input, char **output, GError **error)
-{
-  g_autoptr (GSubprocess) proc = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-
-  proc = g_subprocess_newv (argv,
-                            G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                            error);
-  if (proc == NULL || !g_subprocess_communicate_utf8 (proc, input, NULL, &out, &err, error))
-    return FALSE;
-  if (!g_subprocess_get_successful (proc))
-    {
-      g_set_error (error, PC_ERROR, PC_ERROR_FAILED, "%s failed: %s", argv[0],
-                   err != NULL && *err ? g_strstrip (err) : "no message");
-      return FALSE;
-    }
-  if (output != NULL)
-    *output = g_steal_pointer (&out);
-  return TRUE;
-}
-
-static gboolean
 apply_family (gboolean ipv6, const PcAddr *to, guint16 port, GError **error)
 {
   const char *save_argv[] = { ipv6 ? "ip6tables-save" : "iptables-save", "-t", "nat", NULL };
@@ -89,13 +66,13 @@ apply_family (gboolean ipv6, const PcAddr *to, guint16 port, GError **error)
   g_autofree char *save = NULL;
   g_autofree char *script = NULL;
 
-  if (!run_tool (save_argv, NULL, &save, error))
+  if (!pc_tool_run (save_argv, NULL, &save, error))
     return FALSE;
   if (to == NULL && strstr (save, CHAIN) == NULL)
     return TRUE;
   script = pc_dns_redirect_build (to, port, save);
   g_debug ("%s DNS redirect:\n%s", ipv6 ? "IPv6" : "IPv4", script);
-  return run_tool (restore_argv, script, NULL, error);
+  return pc_tool_run (restore_argv, script, NULL, error);
 }
 
 gboolean

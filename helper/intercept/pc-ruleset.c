@@ -8,6 +8,7 @@
 
 #include "pc-error.h"
 #include "pc-marks.h"
+#include "pc-tool.h"
 
 /* Our chains: PORTCULLIS-OUT (from OUTPUT), PORTCULLIS-IN (from INPUT), PORTCULLIS-SAVE and
  * PORTCULLIS-REJECT. */
@@ -112,32 +113,6 @@ pc_ruleset_build (const PcRulesetConfig *config, gboolean ipv6, const char *curr
   return g_string_free (s, FALSE);
 }
 
-static gboolean
-run_tool (const char *const *argv, const char *input, char **output, GError **error)
-{
-  g_autoptr (GSubprocess) proc = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-
-  proc = g_subprocess_newv (argv,
-                            G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                            error);
-  if (proc == NULL)
-    return FALSE;
-  if (!g_subprocess_communicate_utf8 (proc, input, NULL, &out, &err, error))
-    return FALSE;
-  if (!g_subprocess_get_successful (proc))
-    {
-      g_set_error (error, PC_ERROR, PC_ERROR_FAILED, "%s failed: %s", argv[0],
-                   err != NULL && *err ? g_strstrip (err) : "no message");
-      return FALSE;
-    }
-  if (output != NULL)
-    *output = g_steal_pointer (&out);
-  return TRUE;
-}
-
 /* Reads the family's filter table and replaces our part of it in one iptables-restore
  * transaction: with config, fresh rules (stale ones of a crashed run go in the same step);
  * without, only the removal. */
@@ -150,14 +125,14 @@ apply_family (const PcRulesetConfig *config, gboolean ipv6, GError **error)
   g_autofree char *save = NULL;
   g_autofree char *script = NULL;
 
-  if (!run_tool (save_argv, NULL, &save, error))
+  if (!pc_tool_run (save_argv, NULL, &save, error))
     return FALSE;
   if (config == NULL && strstr (save, "PORTCULLIS-") == NULL)
     return TRUE;
   script = config != NULL ? pc_ruleset_build (config, ipv6, save) : pc_ruleset_build_removal (save);
   g_debug ("%s %s rules:\n%s", config != NULL ? "installing" : "removing", ipv6 ? "IPv6" : "IPv4",
            script);
-  return run_tool (restore_argv, script, NULL, error);
+  return pc_tool_run (restore_argv, script, NULL, error);
 }
 
 gboolean
