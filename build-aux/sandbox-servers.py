@@ -6,7 +6,8 @@
                        GET /bytes/N    N bytes of data (written in 1 MiB slices: fast)
                        POST /...       reads the body, answers with its length in bytes
                        HTTP/1.1 keep-alive and Connection: close
-                       GET /static/NAME  file NAME of --static-dir (plain names; 404 otherwise)
+                       GET /static/NAME  file NAME of --static-dir (plain names; 404 otherwise),
+                                         at most --static-rate bytes per second if given
   echo  TCP 7, UDP 7   sends back what it receives
   discard TCP 9        reads and drops (throughput tests)
 
@@ -21,6 +22,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 SLICE = 1 << 20
@@ -34,6 +36,7 @@ PAGE = b'''<!DOCTYPE html>
 MAX_BYTES = 1 << 40
 VERBOSE = False
 STATIC_DIR = None  # --static-dir: files served as GET /static/NAME
+STATIC_RATE = 0  # --static-rate: bytes per second for static files (0: as fast as possible)
 
 
 def log(msg):
@@ -107,6 +110,18 @@ class HttpHandler(BaseHTTPRequestHandler):
         if send_body:
             self.wfile.write(body)
 
+    def _slow(self, body):
+        """Sends body at STATIC_RATE bytes per second, in tenth-of-a-second slices."""
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/octet-stream')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.flush()
+        step = max(1, STATIC_RATE // 10)
+        for off in range(0, len(body), step):
+            self.connection.sendall(body[off:off + step])
+            time.sleep(0.1)
+
     def _respond(self, send_body):
         path = self.path.split('?', 1)[0]
         if path == '/':
@@ -139,6 +154,9 @@ class HttpHandler(BaseHTTPRequestHandler):
                         body = f.read()
                 except OSError:
                     body = None
+                if body is not None and STATIC_RATE > 0 and send_body:
+                    self._slow(body)
+                    return
                 if body is not None:
                     self._simple(200, body, 'application/octet-stream', send_body)
                     return
@@ -189,16 +207,19 @@ def udp_echo(port):
 
 
 def main():
-    global VERBOSE, STATIC_DIR
+    global VERBOSE, STATIC_DIR, STATIC_RATE
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--http-ports', default='80,8080')
     ap.add_argument('--echo-port', type=int, default=7)
     ap.add_argument('--discard-port', type=int, default=9)
     ap.add_argument('-v', '--verbose', action='store_true')
     ap.add_argument('--static-dir', help='serve the files of this directory as GET /static/NAME')
+    ap.add_argument('--static-rate', type=int, default=0, metavar='BYTES',
+                    help='send static files at most this many bytes per second (slow downloads)')
     opts = ap.parse_args()
     VERBOSE = opts.verbose
     STATIC_DIR = opts.static_dir
+    STATIC_RATE = opts.static_rate
 
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     loops = []

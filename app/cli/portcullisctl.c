@@ -11,6 +11,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pc-client.h"
 
@@ -997,6 +998,99 @@ print_list (GVariant *list)
            dict_u64 (list, "rejected"), dict_str (list, "file"));
 }
 
+/* lists update on a terminal: UpdateFilterLists runs while ListFilterLists is polled for its
+ * progress, shown on one line that the result then replaces. */
+typedef struct
+{
+  PcCtl *ctl;
+  GVariant *reply;
+  GError *error;
+  gboolean polling;
+  gboolean shown;
+} ListsUpdate;
+
+static void
+lists_progress_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ListsUpdate *u = user_data;
+  g_autoptr (GVariant) reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, NULL);
+  g_autoptr (GVariant) status = NULL;
+  g_autoptr (GVariant) update = NULL;
+  const char *phase;
+  double fraction = -1;
+
+  u->polling = FALSE;
+  /* a failed poll (e.g. not allowed to monitor) only means no progress line */
+  if (reply == NULL || u->reply != NULL || u->error != NULL)
+    return;
+  status = g_variant_get_child_value (reply, 0);
+  update = g_variant_lookup_value (status, "update", G_VARIANT_TYPE_VARDICT);
+  if (update == NULL)
+    return;
+  phase = dict_str (update, "phase");
+  if (*phase == '\0')
+    return;
+  g_variant_lookup (update, "fraction", "d", &fraction);
+  if (g_str_equal (phase, "downloading") && fraction >= 0)
+    {
+      g_autofree char *done = g_format_size (dict_u64 (update, "bytes-done"));
+      g_autofree char *total = g_format_size (dict_u64 (update, "bytes-total"));
+
+      g_print ("\r\033[K%s %3d%%  %s of %s", phase, (int)(fraction * 100 + 0.5), done, total);
+    }
+  else
+    g_print ("\r\033[K%s...", phase);
+  fflush (stdout);
+  u->shown = TRUE;
+}
+
+static gboolean
+lists_poll_cb (gpointer user_data)
+{
+  ListsUpdate *u = user_data;
+
+  if (!u->polling)
+    {
+      u->polling = TRUE;
+      g_dbus_proxy_call (G_DBUS_PROXY (u->ctl->proxy), "ListFilterLists", NULL,
+                         G_DBUS_CALL_FLAGS_NONE, -1, NULL, lists_progress_cb, u);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+lists_update_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ListsUpdate *u = user_data;
+
+  u->reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &u->error);
+  g_main_loop_quit (u->ctl->loop);
+}
+
+static GVariant *
+lists_update_with_progress (PcCtl *ctl, GError **error)
+{
+  ListsUpdate u = { ctl, NULL, NULL, FALSE, FALSE };
+  guint timer;
+
+  ctl->loop = g_main_loop_new (NULL, FALSE);
+  /* polkit may wait for a person to type a password: no D-Bus timeout */
+  g_dbus_proxy_call (G_DBUS_PROXY (ctl->proxy), "UpdateFilterLists", NULL,
+                     G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, G_MAXINT, NULL,
+                     lists_update_done_cb, &u);
+  timer = g_timeout_add (200, lists_poll_cb, &u);
+  g_main_loop_run (ctl->loop);
+  g_source_remove (timer);
+  /* a poll still in flight must not outlive u */
+  while (u.polling)
+    g_main_context_iteration (NULL, TRUE);
+  if (u.shown)
+    g_print ("\r\033[K");
+  if (u.error != NULL)
+    g_propagate_error (error, u.error);
+  return u.reply;
+}
+
 static int
 cmd_lists (PcCtl *ctl)
 {
@@ -1014,8 +1108,11 @@ cmd_lists (PcCtl *ctl)
 
       if (ctl->args->len != 2)
         return usage_error ("lists update");
-      reply
-          = pc_client_call_interactive_sync (ctl->client, "UpdateFilterLists", NULL, NULL, &error);
+      if (!ctl->json && isatty (STDOUT_FILENO))
+        reply = lists_update_with_progress (ctl, &error);
+      else
+        reply = pc_client_call_interactive_sync (ctl->client, "UpdateFilterLists", NULL, NULL,
+                                                 &error);
       if (reply == NULL)
         return fail (error);
       g_variant_get (reply, "(b)", &updated);

@@ -44,6 +44,10 @@ struct _PcIntelUpdater
   gint64 last_attempt;
   gint64 last_success;
   char *last_result;
+  /* progress of the running update (see pc_intel_updater_dup_status) */
+  const char *phase; /* static string, "" when idle */
+  guint64 bytes_done;
+  guint64 bytes_total; /* 0: unknown */
 
   guint timer_id;
   GMainContext *context;
@@ -83,6 +87,7 @@ static void
 pc_intel_updater_init (PcIntelUpdater *self)
 {
   g_mutex_init (&self->status_lock);
+  self->phase = "";
   self->context = g_main_context_ref_thread_default ();
 }
 
@@ -102,6 +107,26 @@ pc_intel_updater_new (PcIntel *intel, const char *url, const char *keys_dir, con
   self->keys_dir = g_strdup (keys_dir);
   self->state_dir = g_strdup (state_dir);
   return self;
+}
+
+/* ---- progress ------------------------------------------------------------------------- */
+
+static void
+set_progress (PcIntelUpdater *self, const char *phase, guint64 done, guint64 total)
+{
+  g_mutex_lock (&self->status_lock);
+  self->phase = phase;
+  self->bytes_done = done;
+  self->bytes_total = total;
+  g_mutex_unlock (&self->status_lock);
+}
+
+static void
+set_bytes_done (PcIntelUpdater *self, guint64 done)
+{
+  g_mutex_lock (&self->status_lock);
+  self->bytes_done = done;
+  g_mutex_unlock (&self->status_lock);
 }
 
 /* ---- signatures ------------------------------------------------------------------------- */
@@ -218,6 +243,8 @@ typedef struct
   gboolean write_failed;
   GChecksum *sum;
   GCancellable *cancellable;
+  PcIntelUpdater *progress; /* gets base + written as bytes-done after each write */
+  guint64 base;
 } Download;
 
 static size_t
@@ -247,6 +274,7 @@ write_cb (char *ptr, size_t size, size_t nmemb, void *user_data)
     }
   g_checksum_update (d->sum, (const guchar *)ptr, (gssize)n);
   d->written += n;
+  set_bytes_done (d->progress, d->base + d->written);
   return n;
 }
 
@@ -265,9 +293,12 @@ join_url (const char *base, const char *name)
   return g_strconcat (base, g_str_has_suffix (base, "/") ? "" : "/", name, NULL);
 }
 
-/* Downloads url to path (created, mode 0644), at most max bytes; *sha256 gets the hex sum. */
+/* Downloads url to path (created, mode 0644), at most max bytes; *sha256 gets the hex sum.
+ * While it runs, self's bytes-done is base plus the bytes written so far. */
 static gboolean
-download (const char *url,
+download (PcIntelUpdater *self,
+          guint64 base,
+          const char *url,
           const char *path,
           guint64 max,
           char **sha256,
@@ -277,7 +308,8 @@ download (const char *url,
 {
   CURL *curl = curl_easy_init ();
   char curl_error[CURL_ERROR_SIZE] = "";
-  Download d = { -1, 0, max, FALSE, FALSE, g_checksum_new (G_CHECKSUM_SHA256), cancellable };
+  Download d
+      = { -1, 0, max, FALSE, FALSE, g_checksum_new (G_CHECKSUM_SHA256), cancellable, self, base };
   CURLcode rc;
   long status = 0;
   gboolean ok = FALSE;
@@ -464,12 +496,18 @@ do_update (PcIntelUpdater *self,
   guint64 size = 0;
   gint64 installed;
 
-  if (!download (index_url, index_path, PC_INTEL_MAX_INDEX_SIZE, &ignored_sum, &size, cancellable,
-                 error))
+  guint64 index_size = 0;
+  guint64 total = 0, done = 0;
+
+  set_progress (self, "index", 0, 0);
+  if (!download (self, 0, index_url, index_path, PC_INTEL_MAX_INDEX_SIZE, &ignored_sum, &index_size,
+                 cancellable, error))
     return FALSE;
   g_clear_pointer (&ignored_sum, g_free);
-  if (!download (sig_url, sig_path, MAX_SIG_SIZE, &ignored_sum, &size, cancellable, error))
+  if (!download (self, index_size, sig_url, sig_path, MAX_SIG_SIZE, &ignored_sum, &size,
+                 cancellable, error))
     return FALSE;
+  set_progress (self, "verifying", 0, 0);
   if (!read_verified_index (self->keys_dir, tmp, &index, error))
     return FALSE;
   *serial = index->serial;
@@ -489,6 +527,10 @@ do_update (PcIntelUpdater *self,
       return TRUE;
     }
 
+  /* the signed index gives every size: the fraction is exact */
+  for (guint i = 0; i < index->entries->len; i++)
+    total += ((const PcIntelIndexEntry *)g_ptr_array_index (index->entries, i))->size;
+  set_progress (self, "downloading", 0, total);
   for (guint i = 0; i < index->entries->len; i++)
     {
       const PcIntelIndexEntry *e = g_ptr_array_index (index->entries, i);
@@ -496,8 +538,9 @@ do_update (PcIntelUpdater *self,
       g_autofree char *path = g_build_filename (tmp, e->file, NULL);
       g_autofree char *sum = NULL;
 
-      if (!download (url, path, e->size, &sum, &size, cancellable, error))
+      if (!download (self, done, url, path, e->size, &sum, &size, cancellable, error))
         return FALSE;
+      done += size;
       if (size != e->size)
         {
           g_set_error (error, PC_ERROR, PC_ERROR_CORRUPT,
@@ -515,7 +558,8 @@ do_update (PcIntelUpdater *self,
     }
   fsync_dir (tmp);
 
-  /* complete and verified: make it the data */
+  /* complete and verified: make it the data (loading re-checks the sums and builds the sets) */
+  set_progress (self, "swapping", total, total);
   final_name = g_strdup_printf ("lists-%" G_GINT64_FORMAT "-%" G_GINT64_FORMAT, index->serial,
                                 g_get_real_time ());
   final = g_build_filename (self->state_dir, final_name, NULL);
@@ -565,6 +609,8 @@ pc_intel_updater_update_sync (PcIntelUpdater *self,
     }
   g_mutex_lock (&self->status_lock);
   self->last_attempt = g_get_real_time () / G_USEC_PER_SEC;
+  self->phase = "index";
+  self->bytes_done = self->bytes_total = 0;
   g_mutex_unlock (&self->status_lock);
 
   if (g_mkdir_with_parents (self->state_dir, 0755) < 0)
@@ -599,6 +645,8 @@ pc_intel_updater_update_sync (PcIntelUpdater *self,
   self->last_result = g_strdup (result);
   if (ok)
     self->last_success = self->last_attempt;
+  self->phase = "";
+  self->bytes_done = self->bytes_total = 0;
   g_mutex_unlock (&self->status_lock);
   if (ok)
     g_message ("filter lists: %s", result);
@@ -707,6 +755,14 @@ pc_intel_updater_dup_status (PcIntelUpdater *self)
   g_variant_builder_add (&b, "{sv}", "last-success", g_variant_new_int64 (self->last_success));
   g_variant_builder_add (&b, "{sv}", "last-result",
                          g_variant_new_string (self->last_result ? self->last_result : ""));
+  g_variant_builder_add (&b, "{sv}", "phase", g_variant_new_string (self->phase));
+  g_variant_builder_add (
+      &b, "{sv}", "fraction",
+      g_variant_new_double (self->bytes_total > 0
+                                ? MIN (1.0, (double)self->bytes_done / (double)self->bytes_total)
+                                : -1.0));
+  g_variant_builder_add (&b, "{sv}", "bytes-done", g_variant_new_uint64 (self->bytes_done));
+  g_variant_builder_add (&b, "{sv}", "bytes-total", g_variant_new_uint64 (self->bytes_total));
   g_mutex_unlock (&self->status_lock);
   return g_variant_ref_sink (g_variant_builder_end (&b));
 }

@@ -57,7 +57,15 @@ void pc_intel_updater_set_interval (PcIntelUpdater *self, guint interval_s);
 
 /* a{sv}: url s, running b, last-attempt x, last-success x (unix seconds, 0 = never),
  * last-result s ("" before the first attempt, "updated to serial N", "up to date (serial N)",
- * or the error). */
+ * or the error), and the progress of the running update, live (safe to call from any thread
+ * while update_sync runs):
+ *   phase s        "" idle, "index" (fetching index.json and its signature), "verifying" (the
+ *                  signature), "downloading" (the list files), "swapping" (loading the verified
+ *                  lists and swapping them in)
+ *   fraction d     bytes-done / bytes-total, 0..1; -1 when unknown (idle, index, verifying)
+ *   bytes-done t, bytes-total t   bytes of the list files so far and in all (the signed index
+ *                  gives every size); in phase "index" bytes-done counts the index download
+ *                  and bytes-total is 0 (unknown). */
 GVariant *pc_intel_updater_dup_status (PcIntelUpdater *self);
 
 /* Verifies an Ed25519 signature (base64 text, as in index.json.sig) of data with the keys in
