@@ -5,8 +5,11 @@
 Runs build/app/portcullis under Xvfb (GSK cairo renderer) and drives it through its test hook
 (PORTCULLIS_TEST_SOCKET, app/pc-test-hook.c): synthetic connection records go through the same
 PcLiveModel.apply() as the helper's ConnectionsChanged batches, into the real GtkColumnView,
-while a tick callback makes the window draw every frame. Prints frame-interval percentiles and
-RSS, and the ratio against the empty window measured in the same run (shared, noisy machines).
+while a tick callback makes the window draw every frame. Prints frame-time percentiles (the main
+thread's work for one frame: update, layout and paint, plus the batches applied since the previous
+frame; the issue's target is p95 < 16 ms), frame-interval percentiles (which cannot go below the
+frame clock's 16.7 ms period and follow the machine's load), RSS, and the ratios against the empty
+window measured in the same run (shared, noisy machines).
 No helper and no system bus are needed; nothing here times out on a figure.
 """
 import json
@@ -78,20 +81,25 @@ def main():
         xvfb.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
 
-    def line(name, d):
-        print(f"  {name:<34} frames {d['frames']:4d}  p50 {d['frame-p50-ms']:6.1f} ms  "
-              f"p95 {d['frame-p95-ms']:6.1f} ms  p99 {d['frame-p99-ms']:6.1f} ms  "
-              f"RSS {d['rss-kib'] / 1024:6.1f} MiB")
+    def line(name, d, kind):
+        print(f"  {name:<34} frames {d['frames']:4d}  p50 {d[kind + '-p50-ms']:6.2f} ms  "
+              f"p95 {d[kind + '-p95-ms']:6.2f} ms  p99 {d[kind + '-p99-ms']:6.2f} ms  "
+              f"max {d[kind + '-max-ms']:6.2f} ms  RSS {d['rss-kib'] / 1024:6.1f} MiB")
 
-    print('Monitor page, frame intervals while the window draws every frame:')
-    line('empty window (baseline)', empty)
-    line(f"{idle['rows']} connections, no events", idle)
-    line(f"{busy['rows']} connections, {busy['rate']} events/s", busy)
+    for kind, title in (('work', 'frame time (main-thread work per frame: batches + update, '
+                                 'layout, paint)'),
+                        ('frame', 'frame interval (at least the 16.7 ms clock period)')):
+        print(f'Monitor page, {title}, while the window draws every frame:')
+        line('empty window (baseline)', empty, kind)
+        line(f"{idle['rows']} connections, no events", idle, kind)
+        line(f"{busy['rows']} connections, {busy['rate']} events/s", busy, kind)
     print(f"  adding 10,000 connections (batches of 500): {feed['apply-ms']:.0f} ms")
     print(f"  applying one batch at {busy['rate']} events/s: p50 {busy['apply-p50-ms']:.2f} ms, "
           f"p95 {busy['apply-p95-ms']:.2f} ms")
     base = max(empty['frame-p95-ms'], 0.001)
-    print(f"  frame p95 ratio busy/baseline: {busy['frame-p95-ms'] / base:.2f}x "
+    print(f"  frame time p95 with {busy['rows']} connections at {busy['rate']} events/s: "
+          f"{busy['work-p95-ms']:.2f} ms (target < 16 ms)")
+    print(f"  frame interval p95 ratio busy/baseline: {busy['frame-p95-ms'] / base:.2f}x "
           f"(idle/baseline {idle['frame-p95-ms'] / base:.2f}x)")
     print(f"  memory: {busy['rss-kib'] / 1024:.1f} MiB with {busy['rows']} connections "
           f"(+{(busy['rss-kib'] - empty['rss-kib']) / 1024:.1f} MiB over the empty window)")
