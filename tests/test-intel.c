@@ -121,6 +121,12 @@ test_shipped (void)
   g_assert_false (pc_intel_match (intel, "TRAC", "stats.g.doubleclick.net", NULL, NULL));
   g_assert_true (pc_intel_match (intel, "TRAC", "www.google-analytics.com", NULL, NULL));
   g_assert_true (pc_intel_match (intel, "DNS-BYPASS", "dns.google", NULL, NULL));
+  g_assert_true (pc_intel_match (intel, "MAL", "malware.testing.google.test", NULL, NULL));
+  g_assert_true (pc_intel_match (intel, "MAL", "testsafebrowsing.appspot.com", NULL, NULL));
+  g_assert_true (pc_intel_match (intel, "PHISH", "testsafebrowsing.appspot.com", NULL, NULL));
+  g_assert_false (pc_intel_match (intel, "PHISH", "appspot.com", NULL, NULL));
+  g_assert_true (pc_intel_match (intel, "P2P", "router.bittorrent.com", NULL, NULL));
+  g_assert_false (pc_intel_match (intel, "P2P", "bittorrent.com", NULL, NULL));
   g_assert_true (pc_intel_match (intel, "TEST", "x.blocked.portcullis.test", NULL, NULL));
   g_assert_false (pc_intel_match (intel, "TEST", "portcullis.test", NULL, NULL));
   g_assert_true (pc_intel_match (intel, "UNBREAK", "allowed.portcullis.test", NULL, NULL));
@@ -136,7 +142,7 @@ test_shipped (void)
   g_assert_cmpstr (last_error, ==, "");
   lists = g_variant_lookup_value (status, "lists", G_VARIANT_TYPE ("aa{sv}"));
   g_assert_nonnull (lists);
-  g_assert_cmpuint (g_variant_n_children (lists), ==, 6);
+  g_assert_cmpuint (g_variant_n_children (lists), ==, 9);
 }
 
 static void

@@ -169,7 +169,7 @@ test_defaults_and_sources (Fixture *f, gconstpointer data)
     { "block-inbound", "false" },
     { "endpoints", "@as []" },
     { "inbound-endpoints", "@as []" },
-    { "filter-lists", "@as []" },
+    { "filter-lists", "['ADS', 'TRAC', 'MAL', 'PHISH', 'CRYPTOMINING', 'CUSTOM']" },
     { "block-reaction", "'reject'" },
     { "prompt-timeout", "uint32 60" },
     { "prompt-default", "'block'" },

@@ -32,7 +32,9 @@ static const PcKeyInfo key_info[PC_N_KEYS] = {
   [PC_KEY_BLOCK_INBOUND] = { "block-inbound", "b", "false" },
   [PC_KEY_ENDPOINTS] = { "endpoints", "as", "@as []" },
   [PC_KEY_INBOUND_ENDPOINTS] = { "inbound-endpoints", "as", "@as []" },
-  [PC_KEY_FILTER_LISTS] = { "filter-lists", "as", "@as []" },
+  /* the shipped lists block something real on a fresh install (data/lists/README.md) */
+  [PC_KEY_FILTER_LISTS]
+  = { "filter-lists", "as", "['ADS', 'TRAC', 'MAL', 'PHISH', 'CRYPTOMINING', 'CUSTOM']" },
   [PC_KEY_BLOCK_REACTION] = { "block-reaction", "s", "'reject'", block_reaction_names },
   [PC_KEY_PROMPT_TIMEOUT] = { "prompt-timeout", "u", "uint32 60", NULL, 1, 3600 },
   [PC_KEY_PROMPT_DEFAULT] = { "prompt-default", "s", "'block'", prompt_default_names },

@@ -61,40 +61,27 @@ def start_unbound(sb, d):
     return proc
 
 
-class PerProfileListsTests(unittest.TestCase):
+class ResolverCase(unittest.TestCase):
+    """A helper whose resolver forwards to unbound in the peer, with the lists of lists_dir()
+    and the settings file SETTINGS."""
+    SETTINGS = ''
+
+    @classmethod
+    def lists_dir(cls):
+        raise NotImplementedError
+
     @classmethod
     def setUpClass(cls):
         require_root()
         cls.dir = tempfile.mkdtemp(prefix='pc-lists-profiles-')
         os.chmod(cls.dir, 0o755)
-        # a list directory as shipped: TRAC lists tracker.test
-        lists = os.path.join(cls.dir, 'lists')
-        os.mkdir(lists)
-        with open(os.path.join(lists, 'trac.txt'), 'w') as f:
-            f.write('# trackers\ntracker.test\n')
-        subprocess.run(SIGN + ['index', lists, '--serial', '1'], check=True, capture_output=True)
-        os.chmod(lists, 0o755)
-        # the second program of each kind: the same binary at another path
-        cls.exe = {'kdig': shutil.which('kdig'), 'curl': shutil.which('curl')}
-        for name in ('kdig', 'curl'):
-            copy = os.path.join(cls.dir, f'{name}-other')
-            shutil.copy(cls.exe[name], copy)
-            os.chmod(copy, 0o755)
-            cls.exe[name + '-other'] = copy
         cls.sb = pcsandbox.Sandbox(BUILD_DIR, helper=False, polkit_policies=[POLICY],
-                                   settings='[global]\ndefault-action=allow\n')
+                                   settings=cls.SETTINGS)
         cls.sb.start()
         cls.unbound = start_unbound(cls.sb, cls.dir)
-        cls.sb.start_helper(['--lists-dir', lists, '--dns-servers', f'dns://{P4}',
+        cls.sb.start_helper(['--lists-dir', cls.lists_dir(), '--dns-servers', f'dns://{P4}',
                              '--dns-listen', f'{LISTEN}:53'])
         cls.sb.wait_for_name(NAME, 10, cls.sb.helper_proc, cls.sb.helper_log_path)
-        # profile 'strict' is kdig and curl, 'relaxed' their copies
-        cls.profile = {}
-        for pname, exes in (('strict', ['kdig', 'curl']),
-                            ('relaxed', ['kdig-other', 'curl-other'])):
-            fps = ', '.join(f"'path:{os.path.realpath(cls.exe[e])}'" for e in exes)
-            cls.profile[pname] = cls.call('CreateProfile', f"({{'name': <'{pname}'>, "
-                                                           f"'fingerprints': <[{fps}]>}},)")[0]
 
     @classmethod
     def tearDownClass(cls):
@@ -105,6 +92,81 @@ class PerProfileListsTests(unittest.TestCase):
                 cls.unbound.wait(10)
             sb.close()
         shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def kdig(self, name, exe='kdig'):
+        """The resolver's answer for name: its A addresses, or the response code."""
+        r = self.sb.client_run([shutil.which(exe) if '/' not in exe else exe, '+time=5',
+                                '+retry=0', f'@{LISTEN}', name, 'A'], timeout=20)
+        if 'NXDOMAIN' in r.stdout:
+            return 'NXDOMAIN'
+        self.assertIn('NOERROR', r.stdout, r.stdout + r.stderr)
+        return [f[4] for f in map(str.split, r.stdout.splitlines())
+                if len(f) == 5 and f[0] == name + '.' and f[3] == 'A']
+
+
+class ShippedDefaultsTests(ResolverCase):
+    """A fresh install: the shipped settings.conf (every line a comment) and the shipped lists
+    (data/lists, as installed to $datadir/portcullis/lists) refuse well-known ad and tracking
+    names, and the documented test names of the other categories, at the resolver."""
+    with open(os.path.join(SOURCE_DIR, 'data', 'settings.conf')) as f:
+        SETTINGS = f.read()
+
+    @classmethod
+    def lists_dir(cls):
+        return os.path.join(SOURCE_DIR, 'data', 'lists')
+
+    def test_blocks_ads_and_trackers(self):
+        for name in ('doubleclick.net', 'stats.g.doubleclick.net', 'www.google-analytics.com',
+                     'googletagmanager.com', 'malware.testing.google.test',
+                     'phishing.portcullis.test', 'coinhive.com'):
+            self.assertEqual(self.kdig(name), 'NXDOMAIN', name)
+        log = self.sb.helper_log(since_start=True)
+        for cat in ('ADS', 'TRAC', 'MAL', 'PHISH', 'CRYPTOMINING'):
+            self.assertIn(f'filter list {cat} (global)', log)
+        # names on no list are answered by the upstream
+        self.assertEqual(self.kdig('fine.test'), ['203.0.113.5'])
+        # what a user sees
+        r = self.sb.client_run([CTL, 'lists'], cgroup=False, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for row in (r'ads +ADS +16 ', r'trac +TRAC +13 ', r'mal +MAL +5 ', r'phish +PHISH +3 ',
+                    r'p2p +P2P +8 '):
+            self.assertRegex(r.stdout, row)
+        r = self.sb.client_run([CTL, 'config', 'get', 'filter-lists'], cgroup=False, timeout=30)
+        self.assertEqual(r.stdout, 'ADS; TRAC; MAL; PHISH; CRYPTOMINING; CUSTOM\n')
+
+
+class PerProfileListsTests(ResolverCase):
+    # no list globally: each test says where TRAC is on
+    SETTINGS = '[global]\ndefault-action=allow\nfilter-lists=\n'
+
+    @classmethod
+    def lists_dir(cls):
+        # a list directory as shipped: TRAC lists tracker.test
+        lists = os.path.join(cls.dir, 'lists')
+        os.mkdir(lists)
+        with open(os.path.join(lists, 'trac.txt'), 'w') as f:
+            f.write('# trackers\ntracker.test\n')
+        subprocess.run(SIGN + ['index', lists, '--serial', '1'], check=True, capture_output=True)
+        os.chmod(lists, 0o755)
+        return lists
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # the second program of each kind: the same binary at another path
+        cls.exe = {'kdig': shutil.which('kdig'), 'curl': shutil.which('curl')}
+        for name in ('kdig', 'curl'):
+            copy = os.path.join(cls.dir, f'{name}-other')
+            shutil.copy(cls.exe[name], copy)
+            os.chmod(copy, 0o755)
+            cls.exe[name + '-other'] = copy
+        # profile 'strict' is kdig and curl, 'relaxed' their copies
+        cls.profile = {}
+        for pname, exes in (('strict', ['kdig', 'curl']),
+                            ('relaxed', ['kdig-other', 'curl-other'])):
+            fps = ', '.join(f"'path:{os.path.realpath(cls.exe[e])}'" for e in exes)
+            cls.profile[pname] = cls.call('CreateProfile', f"({{'name': <'{pname}'>, "
+                                                           f"'fingerprints': <[{fps}]>}},)")[0]
 
     @classmethod
     def call(cls, method, args):
@@ -120,14 +182,7 @@ class PerProfileListsTests(unittest.TestCase):
         return r.stdout
 
     def resolve(self, kdig):
-        """kdig's answer for tracker.test: the address, or the response code."""
-        r = self.sb.client_run([self.exe[kdig], '+time=5', '+retry=0', f'@{LISTEN}',
-                                'tracker.test', 'A'], timeout=20)
-        if 'NXDOMAIN' in r.stdout:
-            return 'NXDOMAIN'
-        self.assertIn('NOERROR', r.stdout, r.stdout + r.stderr)
-        return [f[4] for f in map(str.split, r.stdout.splitlines())
-                if len(f) == 5 and f[0] == 'tracker.test.' and f[3] == 'A']
+        return self.kdig('tracker.test', self.exe[kdig])
 
     def fetch(self, curl):
         """curl to http://tracker.test/ at the peer's address without asking DNS itself: the
