@@ -46,6 +46,7 @@ pc_fill_owner (struct pc_bpf_owner *o)
   o->tid = (__u32)pid_tgid;
   o->uid = (__u32)uid_gid;
   o->flags = 0;
+  o->stamp = bpf_ktime_get_ns ();
   bpf_get_current_comm (o->comm, sizeof o->comm);
 }
 

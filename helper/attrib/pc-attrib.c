@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pc-attrib-bpf.h"
@@ -198,6 +199,20 @@ pc_attrib_find_ping_owner (PcAttrib *self, const PcFlowKey *key, PcSocketOwner *
   return out->pid != 0;
 }
 
+/* A flow record of the sendmsg hook younger than this opened the flow being judged. */
+#define PC_UDP_RECORD_FRESH_NSEC (2 * G_GUINT64_CONSTANT (1000000000))
+
+static gboolean
+pc_attrib_record_is_fresh (const struct pc_bpf_owner *o)
+{
+  struct timespec now;
+  guint64 now_ns;
+
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  now_ns = (guint64)now.tv_sec * G_GUINT64_CONSTANT (1000000000) + (guint64)now.tv_nsec;
+  return o->stamp != 0 && now_ns - o->stamp < PC_UDP_RECORD_FRESH_NSEC;
+}
+
 gboolean
 pc_attrib_find_owner (PcAttrib *self, const PcFlowKey *key, PcSocketOwner *out)
 {
@@ -212,10 +227,15 @@ pc_attrib_find_owner (PcAttrib *self, const PcFlowKey *key, PcSocketOwner *out)
     return pc_attrib_find_ping_owner (self, key, out);
 
   /* Outbound TCP: the sockops hook recorded the SYN's 4-tuple with the connecting task, so no
-   * sock_diag request is needed (it is the costliest step on the packet path). */
-  if (self->bpf != NULL && self->netns_cookie != 0 && key->proto == IPPROTO_TCP
-      && key->direction == PC_DIR_OUTBOUND
-      && pc_attrib_bpf_lookup_udp_flow (self->bpf, self->netns_cookie, key, &o))
+   * sock_diag request is needed (it is the costliest step on the packet path). Outbound UDP
+   * from an unconnected socket: the sendmsg hook recorded the datagram's flow as it was sent.
+   * A connected UDP socket is not seen by that hook, so an older record of the same tuple may
+   * belong to a socket that is gone; only a record made just now is trusted (the flow's
+   * previous conntrack entry had to expire before this packet could open a new one). */
+  if (self->bpf != NULL && self->netns_cookie != 0 && key->direction == PC_DIR_OUTBOUND
+      && (key->proto == IPPROTO_TCP || key->proto == IPPROTO_UDP || key->proto == IPPROTO_UDPLITE)
+      && pc_attrib_bpf_lookup_udp_flow (self->bpf, self->netns_cookie, key, &o)
+      && (key->proto == IPPROTO_TCP || pc_attrib_record_is_fresh (&o)))
     {
       out->found_socket = TRUE;
       out->cookie = o.cookie;

@@ -92,11 +92,18 @@ pc_app_kind_to_string (PcAppKind kind)
     }
 }
 
+/* The files of /proc/PID that are read here (seq_file or loops over the process memory) fill a
+ * read as far as they have data, so a short read is the end of the file: no second read()
+ * that returns 0. This saves a system call per file on the packet path. Files reached through
+ * /proc/PID/root are ordinary files and are read to the 0. */
+#define PC_PROC_FILE(name) (strncmp ((name), "root/", 5) != 0)
+
 /* Reads at most max bytes of a /proc file relative to the process directory. Returns NULL with
  * errno set on failure; the result is always NUL-terminated (len excludes the NUL). */
 static char *
 pc_read_at (int dirfd, const char *name, gsize max, gsize *len_out)
 {
+  gboolean proc = PC_PROC_FILE (name);
   g_autofree char *buf = NULL;
   gsize len = 0;
   gsize size = MIN (max, 4096); /* most files are small: grow only when they are not */
@@ -128,6 +135,8 @@ pc_read_at (int dirfd, const char *name, gsize max, gsize *len_out)
       if (n == 0)
         break;
       len += n;
+      if (proc && len < size)
+        break;
     }
   close (fd);
   buf[len] = '\0';
@@ -162,6 +171,8 @@ pc_read_into (int dirfd, const char *name, char *buf, gsize max)
       if (n == 0)
         break;
       len += n;
+      if (PC_PROC_FILE (name) && len < max)
+        break;
     }
   close (fd);
   buf[len] = '\0';
@@ -786,7 +797,6 @@ pc_process_read_with_pidfd (pid_t pid, int pidfd, GError **error)
   self->systemd_unit = pc_unit_from_cgroup (self->cgroup);
 
   pc_process_identify (self, dirfd);
-
   close (dirfd);
   return g_steal_pointer (&self);
 }

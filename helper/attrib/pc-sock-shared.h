@@ -21,6 +21,7 @@ struct pc_bpf_owner
   __u32 flags;
   char comm[16];
   __u64 cookie; /* the socket's cookie (flow maps: which socket the flow belongs to) */
+  __u64 stamp;  /* CLOCK_MONOTONIC ns when recorded (bpf_ktime_get_ns) */
 };
 
 /* Key of the flow map (unconnected UDP from the sendmsg hooks, outbound TCP from sockops). Explicit padding: BPF hashes every byte of the key. */

@@ -38,6 +38,7 @@ typedef struct
   PcGeoInfo geo;           /* of the remote address; empty without geo data */
   char domain[256];        /* from the resolver's memory, "" when none */
   gint64 sampled;          /* monotonic µs of the last traffic sample */
+  gboolean unpublished;    /* decided, verdict sent, record not yet made (see publish_batch) */
 } PcFlow;
 
 /* A prompt in the packet thread: the packets it holds and the flows that wait for it. */
@@ -84,7 +85,8 @@ struct _PcEngine
   GHashTable *asked; /* pid -> start time: processes reported to unknown_func */
   PcEngineUnknownProcessFunc unknown_func;
   gpointer unknown_data;
-  GHashTable *flows; /* PcFlowKey* -> PcFlow* (key points into the flow) */
+  GHashTable *flows;      /* PcFlowKey* -> PcFlow* (key points into the flow) */
+  GPtrArray *unpublished; /* PcFlow*, owned by flows: decided in this batch, no record yet */
 
   PcEngineStats counters; /* packet thread only */
   GMutex stats_lock;
@@ -285,6 +287,7 @@ pc_engine_new (const PcEngineConfig *config, PcPolicySnapshot *snapshot, GError 
   self->asked = g_hash_table_new (g_direct_hash, g_direct_equal);
   self->flows = g_hash_table_new_full (pc_flow_key_hash, pc_flow_key_equal, NULL,
                                        (GDestroyNotify)flow_free);
+  self->unpublished = g_ptr_array_new ();
   g_mutex_init (&self->stats_lock);
   g_mutex_init (&self->conn_lock);
   self->live = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
@@ -952,7 +955,24 @@ on_packet (const PcNfqPacket *p, gpointer user_data)
       return;
     }
   send_verdict (self, p, &flow->decision);
-  publish_decided (self, flow);
+  /* The record is made once the verdict is out (publish_batch). */
+  flow->unpublished = TRUE;
+  g_ptr_array_add (self->unpublished, flow);
+}
+
+/* After each batch of packets, once their verdicts are sent: records for the flows decided. */
+static void
+publish_batch (gpointer user_data)
+{
+  PcEngine *self = user_data;
+
+  for (guint i = 0; i < self->unpublished->len; i++)
+    {
+      PcFlow *flow = self->unpublished->pdata[i];
+      flow->unpublished = FALSE;
+      publish_decided (self, flow);
+    }
+  g_ptr_array_set_size (self->unpublished, 0);
 }
 
 static void
@@ -970,7 +990,7 @@ queue_ready_cb (int fd, GIOCondition condition, gpointer user_data)
   PcEngine *self = user_data;
   g_autoptr (GError) error = NULL;
 
-  if (!pc_nfqueue_dispatch (self->queue, on_packet, self, &error))
+  if (!pc_nfqueue_dispatch (self->queue, on_packet, publish_batch, self, &error))
     g_warning ("%s", error->message);
   publish_stats (self);
   return G_SOURCE_CONTINUE;
@@ -984,6 +1004,13 @@ end_flow (PcEngine *self, const PcFlowKey *key, guint64 orig_bytes, guint64 repl
 
   if (flow == NULL)
     return;
+  if (flow->unpublished)
+    {
+      /* ended in the batch that opened it (a recycled 4-tuple): it still gets its record */
+      g_ptr_array_remove_fast (self->unpublished, flow);
+      flow->unpublished = FALSE;
+      publish_decided (self, flow);
+    }
   ended = pc_connection_copy (flow->conn);
   ended->ended = g_get_real_time ();
   if (self->traffic != NULL && flow->cookie != 0)
@@ -1359,6 +1386,7 @@ pc_engine_free (PcEngine *self)
   g_clear_object (&self->intel);
   g_clear_pointer (&self->geo, pc_geo_unref);
   g_clear_pointer (&self->resolver_listeners, g_array_unref);
+  g_clear_pointer (&self->unpublished, g_ptr_array_unref);
   g_clear_pointer (&self->flows, g_hash_table_unref);
   g_clear_pointer (&self->snapshot, pc_policy_snapshot_unref);
   g_clear_pointer (&self->asked, g_hash_table_unref);

@@ -202,7 +202,11 @@ pc_nfqueue_verdict (PcNfqueue *self, guint32 id, guint32 verdict, gboolean set_m
 }
 
 gboolean
-pc_nfqueue_dispatch (PcNfqueue *self, PcNfqPacketFunc func, gpointer user_data, GError **error)
+pc_nfqueue_dispatch (PcNfqueue *self,
+                     PcNfqPacketFunc func,
+                     PcNfqBatchFunc batch_done,
+                     gpointer user_data,
+                     GError **error)
 {
   DispatchData dd = { func, user_data };
 
@@ -230,8 +234,11 @@ pc_nfqueue_dispatch (PcNfqueue *self, PcNfqPacketFunc func, gpointer user_data, 
         }
       if (mnl_cb_run (self->recv_buf, n, 0, self->portid, queue_msg_cb, &dd) < 0 && errno != ENOENT)
         g_debug ("malformed nfqueue message: %s", g_strerror (errno));
-      if (self->send_len > PC_NFQ_SEND_BUF / 2)
-        pc_nfqueue_flush (self, NULL);
+      /* Verdicts go out before anything else is done: a waiting connection's latency is
+       * the time its packet spends here. */
+      pc_nfqueue_flush (self, NULL);
+      if (batch_done != NULL)
+        batch_done (user_data);
     }
   return pc_nfqueue_flush (self, error);
 }

@@ -22,6 +22,7 @@ typedef struct
 } PcNfqPacket;
 
 typedef void (*PcNfqPacketFunc) (const PcNfqPacket *packet, gpointer user_data);
+typedef void (*PcNfqBatchFunc) (gpointer user_data);
 
 PcNfqueue *pc_nfqueue_open (guint16 queue_num, gboolean fail_open, GError **error);
 void pc_nfqueue_free (PcNfqueue *self);
@@ -31,10 +32,15 @@ int pc_nfqueue_get_fd (PcNfqueue *self);
  * pc-ruleset.c), so a packet without input device opens an outbound flow and one with an input
  * device an inbound flow. */
 
-/* Reads every message waiting on the socket without blocking and calls func for each packet,
- * then sends the verdicts queued meanwhile. */
-gboolean
-pc_nfqueue_dispatch (PcNfqueue *self, PcNfqPacketFunc func, gpointer user_data, GError **error);
+/* Reads every message waiting on the socket without blocking and calls func for each packet.
+ * The verdicts func queued are sent after each datagram read (one datagram holds one or more
+ * packets), then batch_done, if not NULL, is called: work that no verdict waits for belongs
+ * there, after the packets are on their way. */
+gboolean pc_nfqueue_dispatch (PcNfqueue *self,
+                              PcNfqPacketFunc func,
+                              PcNfqBatchFunc batch_done,
+                              gpointer user_data,
+                              GError **error);
 
 /* Queues a verdict (NF_ACCEPT, NF_DROP, NF_REPEAT), optionally replacing the packet mark. */
 void

@@ -22,7 +22,7 @@ accept_cb (const PcNfqPacket *p, gpointer user_data)
 static gboolean
 readable_cb (int fd, GIOCondition cond, gpointer user_data)
 {
-  pc_nfqueue_dispatch (queue, accept_cb, NULL, NULL);
+  pc_nfqueue_dispatch (queue, accept_cb, NULL, NULL, NULL);
   return G_SOURCE_CONTINUE;
 }
 
