@@ -6,6 +6,7 @@
 #include "pc-settings-view.h"
 
 #include "pc-application.h"
+#include "pc-filter-lists-group.h"
 #include "pc-window.h"
 
 #include <glib/gi18n.h>
@@ -99,7 +100,8 @@ struct _PcSettingsView
   GVariant *global;               /* a{s(vs)}: global values (for "inherits global") */
   GVariant *profile_info;         /* a{sv} of GetProfile */
   GPtrArray *groups_shown;
-  GHashTable *rows; /* key -> row widget */
+  GHashTable *rows;       /* key -> row widget */
+  GtkWidget *lists_group; /* the global view's filter lists (owned) */
   GtkWidget *rule_entry[2];
   GtkWidget *rule_error[2];
   char *rule_error_text;
@@ -775,6 +777,15 @@ build (PcSettingsView *self)
 
       if (value == NULL || (infos[i].global_only && is_profile (self)))
         continue;
+      if (!is_profile (self) && g_str_equal (infos[i].key, "filter-lists"))
+        {
+          /* the global lists: a switch per category in their own group */
+          if (self->lists_group == NULL)
+            self->lists_group = g_object_ref_sink (pc_filter_lists_group_new ());
+          pc_filter_lists_group_set_setting (PC_FILTER_LISTS_GROUP (self->lists_group), value,
+                                             source);
+          continue;
+        }
       group = group_for (self, made, infos[i].group);
       if (infos[i].kind == KIND_RULES)
         {
@@ -819,6 +830,8 @@ build (PcSettingsView *self)
 
       if (group != NULL)
         add_group (self, group);
+      if (g_str_equal (groups[i][0], "lists") && self->lists_group != NULL && !is_profile (self))
+        add_group (self, ADW_PREFERENCES_GROUP (self->lists_group));
     }
   self->building = FALSE;
   (void)saved_error;
@@ -978,6 +991,7 @@ pc_settings_view_dispose (GObject *object)
   g_clear_pointer (&self->profile_info, g_variant_unref);
   g_clear_pointer (&self->rows, g_hash_table_unref);
   g_clear_pointer (&self->groups_shown, g_ptr_array_unref);
+  g_clear_object (&self->lists_group);
   G_OBJECT_CLASS (pc_settings_view_parent_class)->dispose (object);
 }
 
@@ -992,11 +1006,22 @@ pc_settings_view_finalize (GObject *object)
 }
 
 static void
+update_lists_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  PcSettingsView *self = PC_SETTINGS_VIEW (widget);
+
+  if (self->lists_group != NULL)
+    pc_filter_lists_group_update (PC_FILTER_LISTS_GROUP (self->lists_group));
+}
+
+static void
 pc_settings_view_class_init (PcSettingsViewClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = pc_settings_view_dispose;
   G_OBJECT_CLASS (klass)->finalize = pc_settings_view_finalize;
   GTK_WIDGET_CLASS (klass)->map = pc_settings_view_map;
+  gtk_widget_class_install_action (GTK_WIDGET_CLASS (klass), "settings.update-lists", NULL,
+                                   update_lists_action);
 }
 
 static void
@@ -1044,6 +1069,24 @@ pc_settings_view_get_profile (PcSettingsView *self)
   return self->profile;
 }
 
+/* Scrolls the page so that child's top is shown (for screenshots of a group). */
+static gboolean
+scroll_to (PcSettingsView *self, GtkWidget *child)
+{
+  GtkWidget *scrolled = gtk_widget_get_ancestor (child, GTK_TYPE_SCROLLED_WINDOW);
+  GtkAdjustment *adj;
+  graphene_point_t p;
+
+  if (scrolled == NULL
+      || !gtk_widget_compute_point (child,
+                                    gtk_scrolled_window_get_child (GTK_SCROLLED_WINDOW (scrolled)),
+                                    &GRAPHENE_POINT_INIT (0, 0), &p))
+    return FALSE;
+  adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
+  gtk_adjustment_set_value (adj, gtk_adjustment_get_value (adj) + p.y - 12);
+  return TRUE;
+}
+
 gboolean
 pc_settings_view_test_set (PcSettingsView *self, const char *key, const char *text)
 {
@@ -1059,6 +1102,17 @@ pc_settings_view_test_set (PcSettingsView *self, const char *key, const char *te
       g_signal_emit_by_name (entry, "apply");
       return TRUE;
     }
+  if (g_str_equal (key, "scroll-to"))
+    {
+      GtkWidget *target = g_str_equal (text, "filter-lists") ? self->lists_group : NULL;
+
+      return target != NULL && scroll_to (self, target);
+    }
+  if (g_str_has_prefix (key, "filter-list:"))
+    return self->lists_group != NULL
+           && pc_filter_lists_group_test_set (PC_FILTER_LISTS_GROUP (self->lists_group),
+                                              key + strlen ("filter-list:"),
+                                              g_str_equal (text, "true"));
   row = g_hash_table_lookup (self->rows, key);
   if (row == NULL)
     return FALSE;
@@ -1138,6 +1192,9 @@ pc_settings_view_dump (PcSettingsView *self)
   g_variant_builder_add (&b, "{sv}", "profile",
                          g_variant_new_string (self->profile ? self->profile : ""));
   g_variant_builder_add (&b, "{sv}", "loaded", g_variant_new_boolean (self->loaded));
+  if (self->lists_group != NULL)
+    g_variant_builder_add (&b, "{sv}", "filter-lists",
+                           pc_filter_lists_group_dump (PC_FILTER_LISTS_GROUP (self->lists_group)));
   g_variant_builder_add (&b, "{sv}", "settings", g_variant_builder_end (&settings));
   g_variant_builder_add (&b, "{sv}", "rule-error",
                          g_variant_new_string (self->rule_error_text ? self->rule_error_text : ""));

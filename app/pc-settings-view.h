@@ -14,10 +14,12 @@ void pc_settings_view_set_profile (PcSettingsView *self, const char *profile_id)
 const char *pc_settings_view_get_profile (PcSettingsView *self);
 void pc_settings_view_reload (PcSettingsView *self);
 /* For the test hook, through the same widgets a person uses: sets a setting's row to text
- * ("inherit" picks the inherit choice), or adds a rule with key "add-rule"/"add-inbound-rule". */
+ * ("inherit" picks the inherit choice), or adds a rule with key "add-rule"/"add-inbound-rule";
+ * "filter-list:ID" true|false switches a filter list category, "scroll-to" filter-lists shows
+ * that group. */
 gboolean pc_settings_view_test_set (PcSettingsView *self, const char *key, const char *text);
 /* What the view shows: a{sv} with "profile", "loaded", "settings" (key -> (shown value,
- * source)), "rules", "rule-error". */
+ * source)), "rules", "rule-error", "filter-lists" (the global view's lists group). */
 GVariant *pc_settings_view_dump (PcSettingsView *self);
 
 G_END_DECLS

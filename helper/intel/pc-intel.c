@@ -969,6 +969,16 @@ pc_intel_dup_status (PcIntel *self)
                          g_variant_new_uint64 (pc_domain_set_get_memory_size (base->domains)
                                                + pc_net_set_get_memory_size (base->nets)));
   g_variant_builder_add (&b, "{sv}", "lists", base->lists);
+  g_variant_builder_open (&b, G_VARIANT_TYPE ("{sv}"));
+  g_variant_builder_add (&b, "s", "categories");
+  g_variant_builder_open (&b, G_VARIANT_TYPE ("v"));
+  g_variant_builder_open (&b, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < G_N_ELEMENTS (categories); i++)
+    g_variant_builder_add_parsed (&b, "{'id': <%s>, 'name': <%s>, 'description': <%s>}",
+                                  categories[i].id, categories[i].name, categories[i].description);
+  g_variant_builder_close (&b);
+  g_variant_builder_close (&b);
+  g_variant_builder_close (&b);
   g_variant_builder_add (&b, "{sv}", "custom-list",
                          g_variant_new_string (self->custom_path ? self->custom_path : ""));
   g_variant_builder_add (&b, "{sv}", "custom-domains",

@@ -23,11 +23,19 @@ import pctest
 from pctest import BUILD_DIR, SOURCE_DIR, pcsandbox, require_root
 
 POLICY = os.path.join(SOURCE_DIR, 'data', 'org.portcullis.Portcullis1.policy')
+SIGN = ['/usr/bin/python3', os.path.join(SOURCE_DIR, 'build-aux', 'pc-sign-index')]
+LISTS_RATE = 256 * 1024  # bytes/s the peer serves list files at: an update takes seconds
 CTL = os.path.join(BUILD_DIR, 'app', 'cli', 'portcullisctl')
 APP = os.path.join(BUILD_DIR, 'app', 'portcullis')
 NAME = 'org.portcullis.Portcullis1'
-P4 = pcsandbox.PEER_V4
+P4, PUB4 = pcsandbox.PEER_V4, pcsandbox.PUBLIC_V4
 SHOTS = os.path.join(BUILD_DIR, 'meson-logs', 'screenshots')
+
+
+def sign_tool(*args):
+    res = subprocess.run(SIGN + list(args), capture_output=True, text=True)
+    if res.returncode != 0:
+        raise AssertionError(f'pc-sign-index {args[0]} failed: {res.stdout}{res.stderr}')
 
 
 def start_xvfb():
@@ -59,8 +67,20 @@ class AppTests(unittest.TestCase):
         os.makedirs(SHOTS, exist_ok=True)
         cls.tmp = tempfile.mkdtemp(prefix='pc-app-test-')
         os.chmod(cls.tmp, 0o755)
-        cls.sb = pcsandbox.Sandbox(BUILD_DIR, polkit_policies=[POLICY],
-                                   settings='[global]\ndefault-action=allow\n', log_dir=os.environ.get('PC_APP_TEST_LOGS'))
+        # signed filter-list updates from the peer, slow enough to show their progress
+        cls.served = os.path.join(cls.tmp, 'served')
+        cls.keys = os.path.join(cls.tmp, 'keys')
+        for d in (cls.served, cls.keys):
+            os.mkdir(d)
+            os.chmod(d, 0o755)
+        sign_tool('keygen', os.path.join(cls.tmp, 'good'))
+        shutil.copy(os.path.join(cls.tmp, 'good.pub'), cls.keys)
+        cls.sb = pcsandbox.Sandbox(
+            BUILD_DIR, polkit_policies=[POLICY],
+            servers_args=['--static-dir', cls.served, '--static-rate', str(LISTS_RATE)],
+            settings=f'[global]\ndefault-action=allow\nlists-url=http://{PUB4}/static/\n'
+                     f'lists-keys={cls.keys}\nlists-update-interval=0\n',
+            log_dir=os.environ.get('PC_APP_TEST_LOGS'))
         cls.sb.start()
         cls.sb.wait_for_name(NAME, 10, cls.sb.helper_proc, cls.sb.helper_log_path)
         cls.xvfb, cls.display = start_xvfb()
@@ -319,6 +339,68 @@ class AppTests(unittest.TestCase):
         self.assertTrue(da[0].startswith('Allow'), da)
         self.assertEqual(da[1], 'admin')
         self.shoot('settings')
+
+    def publish_lists(self, serial, n_domains):
+        """A signed index with one list, MAL (about n_domains * 24 bytes), on the peer."""
+        with open(os.path.join(self.served, 'mal.txt'), 'w') as f:
+            f.write(''.join(f'host{i:07d}.slow.example\n' for i in range(n_domains)))
+        sign_tool('index', self.served, '--serial', str(serial))
+        sign_tool('sign', self.served, os.path.join(self.tmp, 'good.key'))
+
+    def test_5a_filter_lists_update_now(self):
+        self.publish_lists(21, 30000)  # 720 kB: about 3 s at LISTS_RATE
+        self.page('settings')
+        d = self.wait(lambda d: d['settings'].get('filter-lists', {}).get('button-sensitive')
+                      and d, 'the filter lists and their Update Now button')
+        fl = d['settings']['filter-lists']
+        self.assertFalse(fl['progress']['visible'])
+        self.assertNotIn('MAL', [c['id'] for c in fl['categories']])
+        self.ok('action settings.update-lists')
+        # progress while it runs: a bar with the phase, moving through the download
+        d = self.wait(lambda d: d['settings']['filter-lists']['progress']['visible']
+                      and 0 < d['settings']['filter-lists']['progress']['fraction'] < 1 and d,
+                      'the update progress bar part way')
+        self.assertIn('Downloading', d['settings']['filter-lists']['progress']['text'])
+        self.assertFalse(d['settings']['filter-lists']['button-sensitive'])
+        self.ok('set scroll-to filter-lists')
+        # a window shown a moment ago may not have drawn yet
+        pctest.wait_until(lambda: self.cmd('screenshot ' + os.path.join(
+            SHOTS, 'settings-lists-updating-light.png')) == 'ok', timeout=3, what='a screenshot')
+        d = self.wait(lambda d: not d['settings']['filter-lists']['updating']
+                      and d['settings']['filter-lists']['result'] and d, 'the update result',
+                      timeout=30)
+        fl = d['settings']['filter-lists']
+        self.assertEqual(fl['result'], 'The filter lists were updated')
+        self.assertFalse(fl['progress']['visible'])
+        self.assertEqual(fl['error'], '')
+        self.assertIn('updated to serial 21', fl['status'])
+        fractions = [f for f in fl['seen-fractions'] if f >= 0]
+        self.assertTrue(any(0 < f < 1 for f in fractions), fl['seen-fractions'])
+        self.assertEqual(fractions, sorted(fractions), 'the bar went backwards')
+        self.assertIn('downloading', fl['seen-phases'])
+        # the new list's category, with its size, switched off
+        mal = self.wait(lambda d: [c for c in d['settings']['filter-lists']['categories']
+                                   if c['id'] == 'MAL'], 'the MAL category')[0]
+        self.assertIn('30000', mal['subtitle'])
+        self.assertFalse(mal['enabled'])
+        self.shoot('settings-lists')
+        # its switch enables it in the helper's filter-lists setting, and back
+        self.ok('set filter-list:MAL true')
+        pctest.wait_until(lambda: 'MAL' in json.loads(self.ctl('--json', 'config', 'get',
+                                                               'filter-lists')),
+                          timeout=10, what='MAL in filter-lists')
+        self.wait(lambda d: [c for c in d['settings']['filter-lists']['categories']
+                             if c['id'] == 'MAL' and c['enabled']], 'the MAL switch on')
+        self.ok('set filter-list:MAL false')
+        pctest.wait_until(lambda: 'MAL' not in json.loads(self.ctl('--json', 'config', 'get',
+                                                                   'filter-lists')),
+                          timeout=10, what='MAL out of filter-lists')
+        # nothing newer on the server: said so, no error
+        self.ok('action settings.update-lists')
+        d = self.wait(lambda d: not d['settings']['filter-lists']['updating']
+                      and d['settings']['filter-lists']['result'] and d, 'the second result',
+                      timeout=30)
+        self.assertEqual(d['settings']['filter-lists']['result'], 'The filter lists are up to date')
 
     def test_5b_history_search(self):
         self.page('history')
