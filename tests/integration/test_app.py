@@ -341,8 +341,9 @@ class AppTests(unittest.TestCase):
         self.shoot('settings')
 
     def publish_lists(self, serial, n_domains):
-        """A signed index with one list, MAL (about n_domains * 24 bytes), on the peer."""
-        with open(os.path.join(self.served, 'mal.txt'), 'w') as f:
+        """A signed index with one list, p2p (category P2P, not enabled by default; about
+        n_domains * 24 bytes), on the peer."""
+        with open(os.path.join(self.served, 'p2p.txt'), 'w') as f:
             f.write(''.join(f'host{i:07d}.slow.example\n' for i in range(n_domains)))
         sign_tool('index', self.served, '--serial', str(serial))
         sign_tool('sign', self.served, os.path.join(self.tmp, 'good.key'))
@@ -354,7 +355,7 @@ class AppTests(unittest.TestCase):
                       and d, 'the filter lists and their Update Now button')
         fl = d['settings']['filter-lists']
         self.assertFalse(fl['progress']['visible'])
-        self.assertNotIn('MAL', [c['id'] for c in fl['categories']])
+        self.assertNotIn('P2P', [c['id'] for c in fl['categories']])
         self.ok('action settings.update-lists')
         # progress while it runs: a bar with the phase, moving through the download
         d = self.wait(lambda d: d['settings']['filter-lists']['progress']['visible']
@@ -379,22 +380,22 @@ class AppTests(unittest.TestCase):
         self.assertEqual(fractions, sorted(fractions), 'the bar went backwards')
         self.assertIn('downloading', fl['seen-phases'])
         # the new list's category, with its size, switched off
-        mal = self.wait(lambda d: [c for c in d['settings']['filter-lists']['categories']
-                                   if c['id'] == 'MAL'], 'the MAL category')[0]
-        self.assertIn('30000', mal['subtitle'])
-        self.assertFalse(mal['enabled'])
+        p2p = self.wait(lambda d: [c for c in d['settings']['filter-lists']['categories']
+                                   if c['id'] == 'P2P'], 'the P2P category')[0]
+        self.assertIn('30000', p2p['subtitle'])
+        self.assertFalse(p2p['enabled'])
         self.shoot('settings-lists')
         # its switch enables it in the helper's filter-lists setting, and back
-        self.ok('set filter-list:MAL true')
-        pctest.wait_until(lambda: 'MAL' in json.loads(self.ctl('--json', 'config', 'get',
+        self.ok('set filter-list:P2P true')
+        pctest.wait_until(lambda: 'P2P' in json.loads(self.ctl('--json', 'config', 'get',
                                                                'filter-lists')),
-                          timeout=10, what='MAL in filter-lists')
+                          timeout=10, what='P2P in filter-lists')
         self.wait(lambda d: [c for c in d['settings']['filter-lists']['categories']
-                             if c['id'] == 'MAL' and c['enabled']], 'the MAL switch on')
-        self.ok('set filter-list:MAL false')
-        pctest.wait_until(lambda: 'MAL' not in json.loads(self.ctl('--json', 'config', 'get',
+                             if c['id'] == 'P2P' and c['enabled']], 'the P2P switch on')
+        self.ok('set filter-list:P2P false')
+        pctest.wait_until(lambda: 'P2P' not in json.loads(self.ctl('--json', 'config', 'get',
                                                                    'filter-lists')),
-                          timeout=10, what='MAL out of filter-lists')
+                          timeout=10, what='P2P out of filter-lists')
         # nothing newer on the server: said so, no error
         self.ok('action settings.update-lists')
         d = self.wait(lambda d: not d['settings']['filter-lists']['updating']
