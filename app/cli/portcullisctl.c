@@ -1009,6 +1009,27 @@ typedef struct
   gboolean shown;
 } ListsUpdate;
 
+/* "downloading  45%  1.2 MB of 2.7 MB", "verifying...", or NULL when no update runs. */
+static char *
+format_update_progress (GVariant *update)
+{
+  const char *phase = dict_str (update, "phase");
+  double fraction = -1;
+
+  if (*phase == '\0')
+    return NULL;
+  g_variant_lookup (update, "fraction", "d", &fraction);
+  if (g_str_equal (phase, "downloading") && fraction >= 0)
+    {
+      g_autofree char *done = g_format_size (dict_u64 (update, "bytes-done"));
+      g_autofree char *total = g_format_size (dict_u64 (update, "bytes-total"));
+
+      return g_strdup_printf ("%s %3d%%  %s of %s", phase, (int)(fraction * 100 + 0.5), done,
+                              total);
+    }
+  return g_strdup_printf ("%s...", phase);
+}
+
 static void
 lists_progress_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -1016,8 +1037,7 @@ lists_progress_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GVariant) reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, NULL);
   g_autoptr (GVariant) status = NULL;
   g_autoptr (GVariant) update = NULL;
-  const char *phase;
-  double fraction = -1;
+  g_autofree char *line = NULL;
 
   u->polling = FALSE;
   /* a failed poll (e.g. not allowed to monitor) only means no progress line */
@@ -1025,21 +1045,10 @@ lists_progress_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     return;
   status = g_variant_get_child_value (reply, 0);
   update = g_variant_lookup_value (status, "update", G_VARIANT_TYPE_VARDICT);
-  if (update == NULL)
+  line = update != NULL ? format_update_progress (update) : NULL;
+  if (line == NULL)
     return;
-  phase = dict_str (update, "phase");
-  if (*phase == '\0')
-    return;
-  g_variant_lookup (update, "fraction", "d", &fraction);
-  if (g_str_equal (phase, "downloading") && fraction >= 0)
-    {
-      g_autofree char *done = g_format_size (dict_u64 (update, "bytes-done"));
-      g_autofree char *total = g_format_size (dict_u64 (update, "bytes-total"));
-
-      g_print ("\r\033[K%s %3d%%  %s of %s", phase, (int)(fraction * 100 + 0.5), done, total);
-    }
-  else
-    g_print ("\r\033[K%s...", phase);
+  g_print ("\r\033[K%s", line);
   fflush (stdout);
   u->shown = TRUE;
 }
@@ -1179,11 +1188,15 @@ cmd_lists (PcCtl *ctl)
              dict_str (status, "custom-error"));
   {
     g_autoptr (GVariant) update = g_variant_lookup_value (status, "update", G_VARIANT_TYPE_VARDICT);
+    g_autofree char *progress = update != NULL ? format_update_progress (update) : NULL;
+
     if (update != NULL)
       g_print ("updates from %s: %s\n",
                *dict_str (update, "url") ? dict_str (update, "url") : "(no lists-url set)",
                *dict_str (update, "last-result") ? dict_str (update, "last-result")
                                                  : "not tried yet");
+    if (progress != NULL)
+      g_print ("update running: %s\n", progress);
   }
   g_print ("geo data: %s\n", dict_str (status, "geo"));
   if (*dict_str (status, "last-error"))

@@ -146,11 +146,16 @@ class ListsUpdateProgressTests(ListServerCase):
         proc = self.sb.client([CTL, 'lists', 'update'], cgroup=False, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         seen = []
+        summary = None
         while proc.poll() is None:
             seen.append(self.update_state())
+            if summary is None and seen[-1]['phase'] == 'downloading':
+                # what 'portcullisctl lists' says meanwhile
+                summary = self.ctl('lists').stdout
         out, err = proc.communicate()
         self.assertEqual(proc.returncode, 0, err)
         self.assertEqual(out, 'filter lists updated\n')
+        self.assertRegex(summary or '', r'update running: downloading +[0-9]{1,3}%')
         downloading = [u for u in seen if u['phase'] == 'downloading']
         self.assertGreaterEqual(len(downloading), 3, seen)
         for u in downloading:
