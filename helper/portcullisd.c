@@ -31,11 +31,15 @@ typedef struct
   PcFailMode fail_mode; /* the one the installed ruleset has */
   GHashTable *seen;     /* profile ids with new connections since the last touch_cb */
   PcEngine *engine;
-  PcService *service; /* NULL with --no-dbus */
-  PcHistory *history; /* NULL when the history database cannot be used */
-  PcIntel *intel;     /* filter lists */
+  PcService *service;          /* NULL with --no-dbus */
+  PcHistory *history;          /* NULL when the history database cannot be used */
+  PcIntel *intel;              /* filter lists */
+  PcDnsDaemon *dns;            /* the local resolver, following the dns-* settings */
+  char **dns_servers_override; /* --dns-servers, --dns-listen: they win over the settings */
+  char **dns_listen_override;
   GMutex dns_lock;
   PcPolicySnapshot *dns_snapshot; /* for the resolver thread, under dns_lock */
+  GHashTable *dns_asked;          /* resolver thread: pid -> start time of reported processes */
   PcIntelUpdater *updater;
   char *config_dir;
   char *state_dir;
@@ -48,6 +52,26 @@ typedef struct
   PcRulesetConfig ruleset;
   int exit_status;
 } PcDaemon;
+
+/* "a,b;c" -> {a, b, c}; NULL stays NULL */
+static char **
+split_list (const char *text)
+{
+  g_auto (GStrv) parts = NULL;
+  g_autoptr (GStrvBuilder) b = NULL;
+
+  if (text == NULL)
+    return NULL;
+  b = g_strv_builder_new ();
+  parts = g_strsplit_set (text, ",;", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      g_strstrip (parts[i]);
+      if (*parts[i] != '\0')
+        g_strv_builder_add (b, parts[i]);
+    }
+  return g_strv_builder_end (b);
+}
 
 static gboolean
 quit_cb (gpointer user_data)
@@ -163,6 +187,48 @@ intel_changed_cb (PcDaemon *daemon)
     pc_engine_set_snapshot (daemon->engine, snapshot);
 }
 
+typedef struct
+{
+  PcDaemon *daemon;
+  PcProcess *process;
+} DnsUnknown;
+
+static gboolean
+dns_unknown_cb (gpointer user_data)
+{
+  DnsUnknown *u = user_data;
+  g_autofree char *id = pc_policy_manager_ensure_profile (u->daemon->policy, u->process);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+dns_unknown_free (gpointer user_data)
+{
+  DnsUnknown *u = user_data;
+
+  pc_process_unref (u->process);
+  g_free (u);
+}
+
+/* (resolver thread) A process without a profile asked: the main thread makes it, once per
+ * process, as the packet path does for connections. */
+static void
+dns_report_unknown (PcDaemon *daemon, PcProcess *process)
+{
+  gpointer key = GINT_TO_POINTER (process->pid);
+  DnsUnknown *u;
+
+  if (GPOINTER_TO_SIZE (g_hash_table_lookup (daemon->dns_asked, key)) == process->start_time)
+    return;
+  if (g_hash_table_size (daemon->dns_asked) > 4096)
+    g_hash_table_remove_all (daemon->dns_asked); /* bounded; asking twice is harmless */
+  g_hash_table_insert (daemon->dns_asked, key, GSIZE_TO_POINTER (process->start_time));
+  u = g_new0 (DnsUnknown, 1);
+  u->daemon = daemon;
+  u->process = pc_process_ref (process);
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, dns_unknown_cb, u, dns_unknown_free);
+}
 /* The resolver asks for every question and CNAME target (in its own thread): a name an app may
  * not reach by an explicit rule or a filter list gets a refusal. Scopes and the default action
  * stay with the connection that follows (a name has no address yet), and DNS never prompts. */
@@ -182,8 +248,7 @@ dns_policy_cb (const PcDnsPolicyRequest *request, char **reason, gpointer user_d
   g_mutex_unlock (&daemon->dns_lock);
   if (snapshot == NULL)
     return FALSE;
-  if (request->pid > 0)
-    process = pc_process_read (request->pid, NULL);
+  process = request->process != NULL ? pc_process_ref (request->process) : NULL;
   /* no address yet: 0.0.0.0 is in no scope and matches no address rule */
   key.family = key.laddr.family = key.raddr.family = AF_INET;
   key.direction = PC_DIR_OUTBOUND;
@@ -191,6 +256,9 @@ dns_policy_cb (const PcDnsPolicyRequest *request, char **reason, gpointer user_d
   input.domain = request->name;
   input.profile = pc_policy_snapshot_match (snapshot, process, FALSE);
   input.process = process;
+  /* an app that asks before it connects anywhere gets its profile now */
+  if (input.profile == NULL && process != NULL)
+    dns_report_unknown (daemon, process);
   input.had_dns_answer = TRUE;
   input.in_list = daemon->intel != NULL ? pc_intel_rule_in_list_cb : NULL;
   input.in_list_data = daemon->intel;
@@ -209,6 +277,45 @@ set_dns_snapshot (PcDaemon *daemon, PcPolicySnapshot *snapshot)
   g_clear_pointer (&daemon->dns_snapshot, pc_policy_snapshot_unref);
   daemon->dns_snapshot = pc_policy_snapshot_ref (snapshot);
   g_mutex_unlock (&daemon->dns_lock);
+}
+
+/* The resolver follows the global dns-* settings (the flags win over dns-servers/dns-listen). */
+static void
+apply_dns (PcDaemon *daemon, PcPolicySnapshot *snapshot)
+{
+  PcSettings *global = pc_policy_snapshot_get_settings (snapshot);
+  PcDnsSettings settings = {
+    .enabled = global->dns_resolver || daemon->dns_servers_override != NULL
+               || daemon->dns_listen_override != NULL,
+    .listen
+    = (const char *const *)(daemon->dns_listen_override != NULL ? daemon->dns_listen_override
+                                                                : global->dns_listen),
+    .servers
+    = (const char *const *)(daemon->dns_servers_override != NULL ? daemon->dns_servers_override
+                                                                 : global->dns_servers),
+    .block_rebinding = global->dns_block_rebinding,
+    .block_reply = global->dns_block_reply == PC_DNS_BLOCK_ANSWER_ZERO ? PC_DNS_BLOCK_ZERO_ADDRESS
+                                                                       : PC_DNS_BLOCK_NXDOMAIN,
+    .bypass_prevention = global->dns_bypass_prevention,
+  };
+
+  if (daemon->dns != NULL)
+    pc_dns_daemon_apply (daemon->dns, &settings);
+}
+
+/* The resolver started, moved or stopped: connections are named and judged by what it answered
+ * (its memory outlives every resolver the daemon runs), and its own listeners are known. */
+static void
+dns_changed_cb (PcDnsDaemon *dns, PcDnsServer *server, gpointer user_data)
+{
+  PcDaemon *daemon = user_data;
+  g_autoptr (GArray) bound = server != NULL ? pc_dns_server_get_bound (server) : NULL;
+
+  if (daemon->engine == NULL)
+    return;
+  pc_engine_set_resolver (daemon->engine,
+                          server != NULL ? (PcEngineDomainFunc)pc_dns_memory_lookup : NULL,
+                          pc_dns_daemon_get_memory (dns), bound);
 }
 
 /* Any policy change (D-Bus, SIGHUP, a new profile, an expired temporary rule): the packet
@@ -235,6 +342,7 @@ policy_changed_cb (PcDaemon *daemon)
     }
   apply_intel (daemon, snapshot);
   set_dns_snapshot (daemon, snapshot);
+  apply_dns (daemon, snapshot);
   pc_engine_set_snapshot (daemon->engine, snapshot);
 }
 
@@ -304,7 +412,6 @@ main (int argc, char **argv)
   gboolean verbose = FALSE;
   g_autofree char *dns_servers = NULL;
   g_autofree char *dns_listen = NULL;
-  PcDnsServer *dns = NULL;
   gboolean version = FALSE;
   GOptionEntry entries[] = {
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir, "State directory", "DIR" },
@@ -320,9 +427,13 @@ main (int argc, char **argv)
       "Do not offer the D-Bus service on the system bus", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log every decision", NULL },
     { "dns-servers", 0, 0, G_OPTION_ARG_STRING, &dns_servers,
-      "Start the local resolver with these upstream URLs", "URL,URL" },
+      "Upstream URLs of the local resolver (instead of the dns-servers setting; turns the "
+      "resolver on)",
+      "URL,URL" },
     { "dns-listen", 0, 0, G_OPTION_ARG_STRING, &dns_listen,
-      "Start the local resolver listening on these addresses", "ADDR:PORT,..." },
+      "Addresses the local resolver listens on (instead of the dns-listen setting; turns the "
+      "resolver on)",
+      "ADDR:PORT,..." },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
     { NULL },
   };
@@ -427,29 +538,20 @@ main (int argc, char **argv)
     }
   if (state.ipv6_error != NULL)
     g_warning ("%s", state.ipv6_error);
-  /* the local resolver; its settings come from the policy engine later */
-  if (dns_servers != NULL || dns_listen != NULL)
-    {
-      dns = pc_dns_daemon_start (dns_servers, dns_listen, &error);
-      if (dns == NULL)
-        {
-          g_warning ("dns interception is off: %s", error->message);
-          g_clear_error (&error);
-        }
-      else
-        {
-          /* connections are named and judged by what the resolver answered */
-          g_autoptr (GArray) bound = pc_dns_server_get_bound (dns);
-          g_autoptr (PcPolicySnapshot) snapshot = pc_policy_manager_get_snapshot (daemon.policy);
-          pc_engine_set_resolver (daemon.engine, (PcEngineDomainFunc)pc_dns_memory_lookup,
-                                  pc_dns_server_get_memory (dns), bound);
-          /* per-app DNS policy; the data first, so the resolver thread never sees the function
-           * without it */
-          set_dns_snapshot (&daemon, snapshot);
-          pc_dns_server_set_policy_func (dns, NULL, &daemon);
-          pc_dns_server_set_policy_func (dns, dns_policy_cb, &daemon);
-        }
-    }
+  /* the local resolver, from the dns-* settings (and the flags) */
+  daemon.dns_servers_override = split_list (dns_servers);
+  daemon.dns_listen_override = split_list (dns_listen);
+  daemon.dns = pc_dns_daemon_new ();
+  daemon.dns_asked = g_hash_table_new (NULL, NULL);
+  {
+    g_autoptr (PcPolicySnapshot) snapshot = pc_policy_manager_get_snapshot (daemon.policy);
+    /* per-app DNS policy; the data first, so the resolver thread never sees the function
+     * without it */
+    set_dns_snapshot (&daemon, snapshot);
+    pc_dns_daemon_set_policy_func (daemon.dns, dns_policy_cb, &daemon);
+    pc_dns_daemon_set_changed_func (daemon.dns, dns_changed_cb, &daemon);
+    apply_dns (&daemon, snapshot);
+  }
 
   daemon.loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGTERM, quit_cb, &daemon);
@@ -486,6 +588,7 @@ main (int argc, char **argv)
       pc_service_set_policy_manager (daemon.service, daemon.policy);
       pc_service_set_history (daemon.service, daemon.history);
       pc_service_set_intel (daemon.service, daemon.intel, daemon.updater, daemon.geo);
+      pc_service_set_dns (daemon.service, daemon.dns);
       pc_service_set_interception (daemon.service, &interception);
       g_signal_connect_swapped (daemon.service, "stop", G_CALLBACK (g_main_loop_quit), daemon.loop);
       pc_service_start (daemon.service);
@@ -520,7 +623,10 @@ main (int argc, char **argv)
     pc_engine_remove_changes_func (daemon.engine, record_history_cb, &daemon);
   g_clear_pointer (&daemon.engine, pc_engine_free);
   /* the engine used the resolver's memory until it stopped; DNS answers until the very end */
-  g_clear_pointer (&dns, pc_dns_daemon_stop);
+  g_clear_pointer (&daemon.dns, pc_dns_daemon_free);
+  g_clear_pointer (&daemon.dns_asked, g_hash_table_unref);
+  g_strfreev (daemon.dns_servers_override);
+  g_strfreev (daemon.dns_listen_override);
   g_clear_pointer (&daemon.dns_snapshot, pc_policy_snapshot_unref);
   g_mutex_clear (&daemon.dns_lock);
   /* Everything recorded so far is committed before the helper exits. */

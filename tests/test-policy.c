@@ -173,8 +173,12 @@ test_defaults_and_sources (Fixture *f, gconstpointer data)
     { "block-reaction", "'reject'" },
     { "prompt-timeout", "uint32 60" },
     { "prompt-default", "'block'" },
-    { "dns-servers", "@as []" },
+    { "dns-resolver", "true" },
+    { "dns-servers", "['system']" },
+    { "dns-listen", "['127.0.0.17:53', '[::1]:53']" },
     { "dns-block-rebinding", "true" },
+    { "dns-block-reply", "'nxdomain'" },
+    { "dns-bypass-prevention", "true" },
     { "history", "true" },
     { "history-keep-days", "uint32 30" },
     { "bandwidth", "true" },
@@ -286,7 +290,16 @@ test_bad_values (Fixture *f, gconstpointer data)
       "endpoints: line 2: '10.0.0.0/33'" },
     { "filter-lists", "['MAL', 'bad id']", PC_ERROR_INVALID_SETTING,
       "filter-lists: item 2 'bad id'" },
-    { "dns-servers", "['ftp://x']", PC_ERROR_INVALID_SETTING, "dns-servers: item 1 'ftp://x'" },
+    { "dns-servers", "['ftp://x']", PC_ERROR_INVALID_SETTING,
+      "dns-servers: item 1 'ftp://x': dns server ftp://x: unknown scheme ftp" },
+    { "dns-servers", "['system', 'dot://192.0.2.1?bogus=1']", PC_ERROR_INVALID_SETTING,
+      "dns-servers: item 2 'dot://192.0.2.1?bogus=1': dns server dot://192.0.2.1?bogus=1: unknown "
+      "parameter bogus" },
+    { "dns-listen", "['127.0.0.17:99999']", PC_ERROR_INVALID_SETTING,
+      "dns-listen: item 1 '127.0.0.17:99999': listen address 127.0.0.17:99999: port 99999 is not "
+      "0-65535" },
+    { "dns-block-reply", "'refused'", PC_ERROR_INVALID_SETTING,
+      "dns-block-reply: 'refused' is not one of nxdomain|zero" },
     { "fail-mode", "'sideways'", PC_ERROR_INVALID_SETTING, "'sideways' is not one of open|closed" },
   };
   g_autoptr (PcPolicySnapshot) before = pc_policy_manager_get_snapshot (f->pm);

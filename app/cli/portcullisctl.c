@@ -69,6 +69,9 @@ static const char usage_text[]
       "  lists                                  filter lists, their sizes and the update state\n"
       "  lists show ID                          one list (ID from 'lists', e.g. ads)\n"
       "  lists update                           fetch, verify and load signed list updates now\n"
+      "  dns status                             the local resolver, its upstreams and cache\n"
+      "  dns query NAME [TYPE]                  ask the resolver (TYPE: A, AAAA, MX, ...)\n"
+      "  dns flush                              empty the resolver's cache\n"
       "  prompts                                pending connection prompts\n"
       "  prompt answer ID allow|block [--scope domain|ip|port|all]\n"
       "         [--lifetime once|restart|forever|until-exit|MINUTESm]\n"
@@ -1204,6 +1207,147 @@ cmd_lists (PcCtl *ctl)
   return EXIT_OK;
 }
 
+/* ---- dns ------------------------------------------------------------------------------------ */
+
+static int
+dns_status (PcCtl *ctl)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) status = NULL;
+  g_autoptr (GVariant) cache = NULL;
+  g_autoptr (GVariant) upstreams = NULL;
+  g_autofree const char **listen = NULL;
+  g_autofree char *listen_text = NULL;
+  g_autofree char *memory = NULL;
+  GVariantIter iter;
+  GVariant *u;
+
+  reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (ctl->proxy), "GetDnsStatus", NULL,
+                                  G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  if (reply == NULL)
+    return fail (error);
+  status = g_variant_get_child_value (reply, 0);
+  if (ctl->json)
+    {
+      print_json (status);
+      return EXIT_OK;
+    }
+  g_variant_lookup (status, "listen", "^a&s", &listen);
+  listen_text = listen != NULL ? g_strjoinv (", ", (char **)listen) : g_strdup ("");
+  if (!dict_u64 (status, "enabled"))
+    g_print ("%-16s off (dns-resolver = false)\n", "Resolver");
+  else if (!dict_u64 (status, "running"))
+    g_print ("%-16s not running\n", "Resolver");
+  else
+    g_print ("%-16s running on %s; queries to other servers %s\n", "Resolver", listen_text,
+             dict_u64 (status, "intercepting") ? "redirected to it" : "NOT redirected");
+  if (*dict_str (status, "listen-error"))
+    g_print ("%-16s %s\n", "Cannot listen", dict_str (status, "listen-error"));
+  if (*dict_str (status, "error"))
+    g_print ("%-16s %s\n", "Error", dict_str (status, "error"));
+  g_print ("%-16s rebinding guard %s, blocked names get %s, bypass prevention %s\n", "Policy",
+           dict_u64 (status, "block-rebinding") ? "on" : "off", dict_str (status, "block-reply"),
+           dict_u64 (status, "bypass-prevention") ? "on" : "off");
+  g_print ("%-16s %" G_GUINT64_FORMAT " answered, %" G_GUINT64_FORMAT " blocked\n", "Queries",
+           dict_u64 (status, "queries"), dict_u64 (status, "blocked"));
+  cache = g_variant_lookup_value (status, "cache", G_VARIANT_TYPE_VARDICT);
+  if (cache != NULL)
+    {
+      memory = g_format_size (dict_u64 (cache, "memory"));
+      g_print ("%-16s %" G_GUINT64_FORMAT " entries (%s), %" G_GUINT64_FORMAT
+               " hits, %" G_GUINT64_FORMAT " misses\n",
+               "Cache", dict_u64 (cache, "entries"), memory, dict_u64 (cache, "hits"),
+               dict_u64 (cache, "misses"));
+    }
+  upstreams = g_variant_lookup_value (status, "upstreams", G_VARIANT_TYPE ("aa{sv}"));
+  if (upstreams == NULL || g_variant_n_children (upstreams) == 0)
+    return EXIT_OK;
+  g_print ("\n%-32s %-9s %-12s %10s %8s %8s  %s\n", "UPSTREAM", "TRANSPORT", "STATE", "LATENCY",
+           "QUERIES", "FAILURES", "LAST ERROR");
+  g_variant_iter_init (&iter, upstreams);
+  while ((u = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      g_autoptr (GVariant) up = u;
+      guint64 queries = dict_u64 (up, "queries");
+      g_autofree char *latency
+          = dict_u64 (up, "latency-us") > 0
+                ? g_strdup_printf ("%.1f ms", (double)dict_u64 (up, "latency-us") / 1000.0)
+                : g_strdup ("-");
+
+      g_print ("%-32s %-9s %-12s %10s %8" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT "  %s\n",
+               dict_str (up, "name"), dict_str (up, "transport"),
+               queries == 0                 ? "not asked"
+               : dict_u64 (up, "reachable") ? "reachable"
+                                            : "unreachable",
+               latency, queries, dict_u64 (up, "failures"), dict_str (up, "last-error"));
+    }
+  return EXIT_OK;
+}
+
+static int
+dns_query (PcCtl *ctl)
+{
+  const char *name = ctl->args->pdata[2];
+  const char *type = ctl->args->len > 3 ? ctl->args->pdata[3] : "A";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) result = NULL;
+  g_autofree const char **answers = NULL;
+  const char *upstream;
+
+  reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (ctl->proxy), "QueryDns",
+                                  g_variant_new ("(ss)", name, type), G_DBUS_CALL_FLAGS_NONE, -1,
+                                  NULL, &error);
+  if (reply == NULL)
+    return fail (error);
+  result = g_variant_get_child_value (reply, 0);
+  if (ctl->json)
+    {
+      print_json (result);
+      return EXIT_OK;
+    }
+  g_variant_lookup (result, "answers", "^a&s", &answers);
+  for (guint i = 0; answers != NULL && answers[i] != NULL; i++)
+    g_print ("%s\n", answers[i]);
+  upstream = dict_str (result, "upstream");
+  g_print (";; %s in %.1f ms%s%s%s\n", dict_str (result, "rcode"),
+           (double)dict_u64 (result, "elapsed-us") / 1000.0,
+           dict_u64 (result, "cached") ? ", from the cache" : "", *upstream ? ", from " : "",
+           upstream);
+  if (dict_u64 (result, "blocked"))
+    g_print (";; blocked: %s\n", dict_str (result, "reason"));
+  return EXIT_OK;
+}
+
+static int
+cmd_dns (PcCtl *ctl)
+{
+  const char *verb = ctl->args->len > 1 ? ctl->args->pdata[1] : NULL;
+
+  if (g_strcmp0 (verb, "status") == 0 && ctl->args->len == 2)
+    return dns_status (ctl);
+  if (g_strcmp0 (verb, "query") == 0 && (ctl->args->len == 3 || ctl->args->len == 4))
+    return dns_query (ctl);
+  if (g_strcmp0 (verb, "flush") == 0 && ctl->args->len == 2)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GVariant) reply
+          = pc_client_call_interactive_sync (ctl->client, "FlushDnsCache", NULL, NULL, &error);
+      guint32 flushed = 0;
+
+      if (reply == NULL)
+        return fail (error);
+      g_variant_get (reply, "(u)", &flushed);
+      if (ctl->json)
+        g_print ("{\"flushed\": %u}\n", flushed);
+      else
+        g_print ("flushed %u cache entries\n", flushed);
+      return EXIT_OK;
+    }
+  return usage_error ("dns status | dns query NAME [TYPE] | dns flush");
+}
+
 /* ---- prompts -------------------------------------------------------------------------------- */
 
 static int
@@ -1280,7 +1424,7 @@ static const PcCommand commands[] = {
   { "export", cmd_export },   { "import", cmd_import },
   { "history", cmd_history }, { "bandwidth", cmd_bandwidth },
   { "prompts", cmd_prompts }, { "prompt", cmd_prompt },
-  { "lists", cmd_lists },
+  { "lists", cmd_lists },     { "dns", cmd_dns },
 };
 
 int

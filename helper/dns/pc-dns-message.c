@@ -7,6 +7,8 @@
 
 #include "pc-dns-message.h"
 
+#include <arpa/inet.h>
+
 #include <string.h>
 
 #include "pc-error.h"
@@ -784,4 +786,163 @@ pc_dns_message_negative_ttl (const PcDnsMessage *msg, guint32 *ttl)
       return TRUE;
     }
   return FALSE;
+}
+
+gboolean
+pc_dns_type_from_string (const char *text, guint16 *type)
+{
+  static const guint16 known[]
+      = { PC_DNS_TYPE_A,   PC_DNS_TYPE_NS,  PC_DNS_TYPE_CNAME, PC_DNS_TYPE_SOA,
+          PC_DNS_TYPE_PTR, PC_DNS_TYPE_MX,  PC_DNS_TYPE_TXT,   PC_DNS_TYPE_AAAA,
+          PC_DNS_TYPE_SRV, PC_DNS_TYPE_OPT, PC_DNS_TYPE_HTTPS, PC_DNS_TYPE_ANY };
+  const char *digits = text;
+  guint64 v;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (known); i++)
+    {
+      char buf[16];
+      if (g_ascii_strcasecmp (text, pc_dns_type_to_string (known[i], buf)) == 0)
+        {
+          *type = known[i];
+          return TRUE;
+        }
+    }
+  if (g_ascii_strncasecmp (text, "TYPE", 4) == 0)
+    digits = text + 4;
+  if (*digits == '\0' || !g_ascii_string_to_unsigned (digits, 10, 1, 65535, &v, NULL))
+    return FALSE;
+  *type = (guint16)v;
+  return TRUE;
+}
+
+/* Length of an uncompressed wire name at the start of data (0 when it runs past len). */
+static gsize
+wire_name_len (const guint8 *data, gsize len)
+{
+  gsize pos = 0;
+
+  while (pos < len && data[pos] != 0)
+    pos += 1 + data[pos];
+  return pos < len ? pos + 1 : 0;
+}
+
+static void
+append_name (GString *s, const guint8 *wire, gsize len)
+{
+  char name[PC_DNS_NAME_STRLEN];
+
+  pc_dns_name_wire_to_string (wire, len, name);
+  g_string_append (s, name);
+  if (strcmp (name, ".") != 0)
+    g_string_append_c (s, '.');
+}
+
+static gboolean
+append_rdata (GString *s, const PcDnsRecord *rec)
+{
+  const guint8 *d = rec->rdata;
+  gsize n = rec->rdlen;
+  char addr[INET6_ADDRSTRLEN];
+
+  switch (rec->type)
+    {
+      case PC_DNS_TYPE_A:
+      case PC_DNS_TYPE_AAAA:
+        if (n != (rec->type == PC_DNS_TYPE_A ? 4u : 16u))
+          return FALSE;
+        inet_ntop (rec->type == PC_DNS_TYPE_A ? AF_INET : AF_INET6, d, addr, sizeof addr);
+        g_string_append (s, addr);
+        return TRUE;
+      case PC_DNS_TYPE_NS:
+      case PC_DNS_TYPE_CNAME:
+      case PC_DNS_TYPE_PTR:
+        if (wire_name_len (d, n) != n)
+          return FALSE;
+        append_name (s, d, n);
+        return TRUE;
+      case PC_DNS_TYPE_MX:
+        if (n < 3 || wire_name_len (d + 2, n - 2) != n - 2)
+          return FALSE;
+        g_string_append_printf (s, "%u ", (guint)(d[0] << 8 | d[1]));
+        append_name (s, d + 2, n - 2);
+        return TRUE;
+      case PC_DNS_TYPE_SRV:
+        if (n < 7 || wire_name_len (d + 6, n - 6) != n - 6)
+          return FALSE;
+        g_string_append_printf (s, "%u %u %u ", (guint)(d[0] << 8 | d[1]),
+                                (guint)(d[2] << 8 | d[3]), (guint)(d[4] << 8 | d[5]));
+        append_name (s, d + 6, n - 6);
+        return TRUE;
+      case PC_DNS_TYPE_SOA:
+        {
+          gsize m = wire_name_len (d, n);
+          gsize r = m > 0 ? wire_name_len (d + m, n - m) : 0;
+          const guint8 *t;
+
+          if (m == 0 || r == 0 || n != m + r + 20)
+            return FALSE;
+          append_name (s, d, m);
+          g_string_append_c (s, ' ');
+          append_name (s, d + m, r);
+          t = d + m + r;
+          for (guint i = 0; i < 5; i++, t += 4)
+            g_string_append_printf (
+                s, " %u",
+                (guint)((guint32)t[0] << 24 | (guint32)t[1] << 16 | (guint32)t[2] << 8 | t[3]));
+          return TRUE;
+        }
+      case PC_DNS_TYPE_TXT:
+        {
+          gsize pos = 0;
+
+          if (n == 0)
+            return FALSE;
+          while (pos < n)
+            {
+              guint8 l = d[pos++];
+
+              if (pos + l > n)
+                return FALSE;
+              g_string_append (s, pos > 1 ? " \"" : "\"");
+              for (guint i = 0; i < l; i++, pos++)
+                {
+                  guint8 c = d[pos];
+                  if (c == '"' || c == '\\')
+                    g_string_append_printf (s, "\\%c", c);
+                  else if (c >= 0x20 && c < 0x7f)
+                    g_string_append_c (s, (char)c);
+                  else
+                    g_string_append_printf (s, "\\%03u", c);
+                }
+              g_string_append_c (s, '"');
+            }
+          return TRUE;
+        }
+      default:
+        return FALSE;
+    }
+}
+
+char *
+pc_dns_record_to_string (const PcDnsRecord *rec)
+{
+  GString *s = g_string_new (rec->name);
+  char buf[16];
+  gsize mark;
+
+  if (strcmp (rec->name, ".") != 0)
+    g_string_append_c (s, '.');
+  g_string_append_printf (s, " %u %s ", rec->ttl, pc_dns_type_to_string (rec->type, buf));
+  mark = s->len;
+  if (!append_rdata (s, rec))
+    {
+      /* RFC 3597: any type, or a known one whose data does not parse */
+      g_string_truncate (s, mark);
+      g_string_append_printf (s, "\\# %u", rec->rdlen);
+      if (rec->rdlen > 0)
+        g_string_append_c (s, ' ');
+      for (guint i = 0; i < rec->rdlen; i++)
+        g_string_append_printf (s, "%02x", rec->rdata[i]);
+    }
+  return g_string_free (s, FALSE);
 }

@@ -154,6 +154,11 @@ gboolean pc_dns_name_equal (const char *a, const char *b);
 gboolean pc_dns_name_is_subdomain (const char *name, const char *zone);
 
 const char *pc_dns_type_to_string (guint16 type, char buf[16]);
+/* "A", "aaaa", "TYPE65", "65" -> the type; FALSE for anything else. */
+gboolean pc_dns_type_from_string (const char *text, guint16 *type);
+/* A record in presentation form, "name TTL TYPE data" (RFC 1035 section 5.1; unknown types as
+ * RFC 3597 "\# LEN HEX"). New string. */
+char *pc_dns_record_to_string (const PcDnsRecord *rec);
 const char *pc_dns_rcode_to_string (guint rcode);
 /* TTL of a negative answer (RFC 2308 section 5): min(SOA TTL, SOA MINIMUM) of the SOA in the
  * authority section; FALSE when there is none. */

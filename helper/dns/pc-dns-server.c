@@ -61,6 +61,21 @@ typedef struct
   PcFlowKey flow;
 } TcpConn;
 
+/* a question asked by the helper itself (pc_dns_server_query) */
+typedef struct
+{
+  PcDnsServer *server;
+  char *name;
+  guint16 qtype;
+  pid_t pid;
+  GMainContext *context; /* the caller's */
+  PcDnsQueryFunc func;
+  gpointer user_data;
+  gint64 started;
+  GBytes *reply;
+  PcDnsQueryResult *result;
+} LocalQuery;
+
 /* one question from one client, until it is answered */
 typedef struct
 {
@@ -71,10 +86,12 @@ typedef struct
   socklen_t peer_len;
   PcFlowKey flow;
   pid_t pid;
+  PcProcess *process; /* of pid, from the attribution's process cache */
   PcDnsMessage *query;
   GBytes *wire;
   gboolean local;
   gsize max_len;
+  LocalQuery *lq; /* asked by the helper: no socket, the answer goes to lq */
 } Ask;
 
 struct _PcDnsServer
@@ -90,6 +107,7 @@ struct _PcDnsServer
   PcDnsUpstreams *upstreams;
   PcDnsCache *cache;
   PcDnsMemory *memory;
+  gboolean own_memory;
   PcAttrib *attrib;
   char **search;
   GHashTable *tcp_conns; /* TcpConn set */
@@ -98,6 +116,7 @@ struct _PcDnsServer
   gpointer policy_data;
   gint block_rebinding; /* atomic: set from any thread */
   gint block_reply;     /* atomic PcDnsBlockReply */
+  gint bypass;          /* atomic: bypass prevention */
   GMutex lock;          /* stats and status across threads */
   PcDnsServerStats stats;
 };
@@ -111,54 +130,8 @@ pc_dns_server_config_init (PcDnsServerConfig *config)
   config->block_rebinding = TRUE;
   config->block_reply = PC_DNS_BLOCK_NXDOMAIN;
   config->attribute = TRUE;
+  config->bypass_prevention = TRUE;
   pc_dns_cache_config_init (&config->cache);
-}
-
-gboolean
-pc_dns_parse_listen (const char *text, PcAddr *addr, guint16 *port, GError **error)
-{
-  g_autofree char *host = NULL;
-  const char *port_text = NULL;
-
-  if (text[0] == '[')
-    {
-      const char *end = strchr (text, ']');
-      if (end == NULL || (end[1] != '\0' && end[1] != ':'))
-        {
-          g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING,
-                       "listen address %s: unbalanced brackets", text);
-          return FALSE;
-        }
-      host = g_strndup (text + 1, (gsize)(end - text - 1));
-      port_text = end[1] == ':' ? end + 2 : NULL;
-    }
-  else if (strchr (text, ':') != NULL && strchr (text, ':') == strrchr (text, ':'))
-    {
-      const char *colon = strchr (text, ':');
-      host = g_strndup (text, (gsize)(colon - text));
-      port_text = colon + 1;
-    }
-  else
-    host = g_strdup (text);
-  if (!pc_addr_parse (host, addr))
-    {
-      g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING,
-                   "listen address %s: %s is not an IP address", text, host);
-      return FALSE;
-    }
-  *port = 53;
-  if (port_text != NULL)
-    {
-      guint64 p = 0;
-      if (!g_ascii_string_to_unsigned (port_text, 10, 0, 65535, &p, NULL))
-        {
-          g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING,
-                       "listen address %s: port %s is not 0-65535", text, port_text);
-          return FALSE;
-        }
-      *port = (guint16)p;
-    }
-  return TRUE;
 }
 
 gboolean
@@ -221,6 +194,7 @@ pc_dns_server_new (const PcDnsServerConfig *config, GError **error)
     pc_dns_cache_config_init (&self->config.cache);
   self->block_rebinding = config->block_rebinding;
   self->block_reply = (gint)config->block_reply;
+  self->bypass = config->bypass_prevention;
   self->listen = g_strdupv ((char **)listen);
   self->upstream_urls = g_strdupv ((char **)ups);
   self->resolv_conf = g_strdup (config->resolv_conf);
@@ -228,7 +202,9 @@ pc_dns_server_new (const PcDnsServerConfig *config, GError **error)
   self->config.upstreams = NULL;
   self->config.resolv_conf = NULL;
   self->listeners = g_ptr_array_new_with_free_func (listener_free);
-  self->memory = pc_dns_memory_new (65536, NULL, NULL);
+  self->own_memory = config->memory == NULL;
+  self->memory = config->memory != NULL ? config->memory : pc_dns_memory_new (65536, NULL, NULL);
+  self->config.memory = NULL;
   self->tcp_conns = g_hash_table_new (NULL, NULL);
 
   for (guint i = 0; self->listen[i] != NULL; i++)
@@ -285,10 +261,13 @@ stats_add (PcDnsServer *self, guint64 *counter)
 
 static void tcp_conn_unref (TcpConn *c);
 static void tcp_conn_write (TcpConn *c, const guint8 *data, gsize len);
+static void local_query_done (LocalQuery *lq);
 
 static void
 ask_free (Ask *a)
 {
+  if (a->lq != NULL)
+    local_query_done (a->lq);
   if (a->conn != NULL)
     {
       a->conn->pending--;
@@ -296,6 +275,7 @@ ask_free (Ask *a)
     }
   g_clear_pointer (&a->query, pc_dns_message_free);
   g_clear_pointer (&a->wire, g_bytes_unref);
+  g_clear_pointer (&a->process, pc_process_unref);
   g_free (a);
 }
 
@@ -306,6 +286,12 @@ ask_send (Ask *a, GBytes *reply)
   const guint8 *data = g_bytes_get_data (reply, &len);
   g_autoptr (GBytes) cut = NULL;
 
+  if (a->lq != NULL)
+    {
+      if (a->lq->reply == NULL)
+        a->lq->reply = g_bytes_ref (reply);
+      return;
+    }
   if (a->conn != NULL)
     {
       tcp_conn_write (a->conn, data, len);
@@ -360,6 +346,12 @@ ask_reply_blocked (Ask *a, const char *reason)
   g_autoptr (PcDnsMessage) reply = NULL;
 
   stats_add (self, &self->stats.blocked);
+  if (a->lq != NULL)
+    {
+      a->lq->result->blocked = TRUE;
+      g_free (a->lq->result->reason);
+      a->lq->result->reason = g_strdup (reason != NULL ? reason : "blocked");
+    }
   if (g_atomic_int_get (&self->block_reply) == PC_DNS_BLOCK_ZERO_ADDRESS)
     {
       static const guint8 zero[16] = { 0 };
@@ -387,6 +379,7 @@ policy_blocks (Ask *a, const char *name, gboolean is_cname, char **reason)
   PcDnsPolicyRequest req = {
     .flow = &a->flow,
     .pid = a->pid,
+    .process = a->process,
     .qname = q->name,
     .qtype = q->type,
     .name = name,
@@ -535,6 +528,13 @@ upstream_cb (GBytes *reply, const GError *error, PcDnsUpstream *upstream, gpoint
     }
   else
     g_message ("cannot resolve: %s", error->message);
+  if (a->lq != NULL && upstream != NULL)
+    {
+      PcDnsUpstreamStatus st;
+      pc_dns_upstream_get_status (upstream, &st);
+      g_free (a->lq->result->upstream);
+      a->lq->result->upstream = g_strdup (st.label);
+    }
   /* caches it, answers everyone who waited for the same question, then this asker */
   pc_dns_cache_finish (self->cache, a->query, processed);
   ask_finish (a, processed);
@@ -567,8 +567,13 @@ find_owner (PcDnsServer *self, Ask *a)
 {
   PcSocketOwner owner = { 0 };
 
-  if (self->attrib != NULL && pc_attrib_find_owner (self->attrib, &a->flow, &owner))
+  if (a->lq != NULL)
+    a->pid = a->lq->pid;
+  else if (self->attrib != NULL && pc_attrib_find_owner (self->attrib, &a->flow, &owner))
     a->pid = owner.pid;
+  /* the attribution's cache: no /proc reads while the process lives */
+  if (a->pid > 0 && self->attrib != NULL && self->policy != NULL)
+    a->process = pc_attrib_get_process (self->attrib, a->pid);
 }
 
 /* Takes a. */
@@ -611,10 +616,17 @@ handle_query (PcDnsServer *self, Ask *a, const guint8 *data, gsize len)
     a->max_len = a->query->has_edns ? CLAMP (a->query->edns_udp_size, 512, 1232) : 512;
   q = &g_array_index (a->query->questions, PcDnsQuestion, 0);
 
-  if (pc_dns_name_equal (q->name, CANARY))
+  if (g_atomic_int_get (&self->bypass) && pc_dns_name_equal (q->name, CANARY))
     {
       /* Firefox turns its own DoH off when this name does not resolve */
       g_autoptr (PcDnsMessage) reply = pc_dns_message_new_reply (a->query, PC_DNS_RCODE_NXDOMAIN);
+      if (a->lq != NULL)
+        {
+          a->lq->result->blocked = TRUE;
+          g_free (a->lq->result->reason);
+          a->lq->result->reason
+              = g_strdup ("DNS bypass prevention: the canary tells Firefox not to use its own DoH");
+        }
       ask_reply_msg (a, reply);
       ask_free (a);
       return;
@@ -645,6 +657,8 @@ handle_query (PcDnsServer *self, Ask *a, const guint8 *data, gsize len)
           p->wire = g_bytes_ref (a->wire);
           pc_dns_upstreams_query (self->upstreams, p->wire, a->local, prefetch_cb, p);
         }
+      if (a->lq != NULL)
+        a->lq->result->cached = TRUE;
       ask_finish (a, hit);
       return;
     }
@@ -1159,10 +1173,10 @@ build_status (PcDnsServer *self)
         {
           PcDnsUpstreamStatus *u = &g_array_index (st, PcDnsUpstreamStatus, i);
           g_string_append_printf (s,
-                                  "upstream %s: %s, %u ms, %" G_GUINT64_FORMAT
+                                  "upstream %s: %s, %" G_GUINT64_FORMAT " us, %" G_GUINT64_FORMAT
                                   " queries, %" G_GUINT64_FORMAT " failures%s%s\n",
                                   u->label, u->reachable ? "reachable" : "unreachable",
-                                  u->latency_ms, u->queries, u->failures,
+                                  u->latency_us, u->queries, u->failures,
                                   u->last_error != NULL && !u->reachable ? ": " : "",
                                   u->last_error != NULL && !u->reachable ? u->last_error : "");
         }
@@ -1170,61 +1184,19 @@ build_status (PcDnsServer *self)
   return g_string_free (s, FALSE);
 }
 
-/* Runs func in the resolver thread and waits for it: upstream health and cache counters belong
- * to that thread. */
-typedef struct
-{
-  PcDnsServer *server;
-  GMutex lock;
-  GCond cond;
-  gboolean done;
-  char *status;
-  PcDnsCacheStats cache;
-} SyncCall;
+typedef gpointer (*RunFunc) (PcDnsServer *self);
+static gpointer run_in_thread (PcDnsServer *self, RunFunc func);
 
-static gboolean
-sync_status_cb (gpointer user_data)
+static gpointer
+status_in_thread (PcDnsServer *self)
 {
-  SyncCall *call = user_data;
-
-  call->status = build_status (call->server);
-  if (call->server->cache != NULL)
-    pc_dns_cache_get_stats (call->server->cache, &call->cache);
-  g_mutex_lock (&call->lock);
-  call->done = TRUE;
-  g_cond_signal (&call->cond);
-  g_mutex_unlock (&call->lock);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-sync_call (PcDnsServer *self, SyncCall *call)
-{
-  memset (call, 0, sizeof *call);
-  call->server = self;
-  g_mutex_init (&call->lock);
-  g_cond_init (&call->cond);
-  if (self->thread == NULL || g_main_context_is_owner (self->context))
-    sync_status_cb (call);
-  else
-    {
-      g_main_context_invoke (self->context, sync_status_cb, call);
-      g_mutex_lock (&call->lock);
-      while (!call->done)
-        g_cond_wait (&call->cond, &call->lock);
-      g_mutex_unlock (&call->lock);
-    }
-  g_mutex_clear (&call->lock);
-  g_cond_clear (&call->cond);
+  return build_status (self);
 }
 
 char *
 pc_dns_server_get_status (PcDnsServer *self)
 {
-  SyncCall call;
-
-  sync_call (self, &call);
-  return call.status;
+  return run_in_thread (self, status_in_thread);
 }
 
 GArray *
@@ -1247,17 +1219,25 @@ pc_dns_server_get_bound (PcDnsServer *self)
   return out;
 }
 
+static gpointer
+cache_stats_in_thread (PcDnsServer *self)
+{
+  PcDnsCacheStats *stats = g_new0 (PcDnsCacheStats, 1);
+
+  if (self->cache != NULL)
+    pc_dns_cache_get_stats (self->cache, stats);
+  return stats;
+}
+
 void
 pc_dns_server_get_stats (PcDnsServer *self, PcDnsServerStats *stats)
 {
-  SyncCall call;
+  g_autofree PcDnsCacheStats *cache = run_in_thread (self, cache_stats_in_thread);
 
-  sync_call (self, &call);
-  g_free (call.status);
   g_mutex_lock (&self->lock);
   *stats = self->stats;
   g_mutex_unlock (&self->lock);
-  stats->cache = call.cache;
+  stats->cache = *cache;
 }
 
 typedef struct
@@ -1365,21 +1345,278 @@ pc_dns_server_set_block_reply (PcDnsServer *self, PcDnsBlockReply reply)
   g_atomic_int_set (&self->block_reply, (gint)reply);
 }
 
-static gboolean
-flush_cb (gpointer user_data)
+void
+pc_dns_server_set_bypass_prevention (PcDnsServer *self, gboolean on)
 {
-  PcDnsServer *self = user_data;
+  g_atomic_int_set (&self->bypass, on ? 1 : 0);
+}
 
-  pc_dns_cache_flush (self->cache);
-  pc_dns_memory_clear (self->memory);
+/* Runs func (self) in the resolver thread and waits for it: the cache, the upstreams and their
+ * health belong to that thread. */
+typedef struct
+{
+  PcDnsServer *server;
+  RunFunc func;
+  gpointer result;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+} RunCall;
+
+static gboolean
+run_call_cb (gpointer user_data)
+{
+  RunCall *call = user_data;
+
+  call->result = call->func (call->server);
+  g_mutex_lock (&call->lock);
+  call->done = TRUE;
+  g_cond_signal (&call->cond);
+  g_mutex_unlock (&call->lock);
   return G_SOURCE_REMOVE;
 }
 
-void
+static gpointer
+run_in_thread (PcDnsServer *self, RunFunc func)
+{
+  RunCall call = { .server = self, .func = func };
+
+  g_mutex_init (&call.lock);
+  g_cond_init (&call.cond);
+  if (self->thread == NULL || g_main_context_is_owner (self->context))
+    run_call_cb (&call);
+  else
+    {
+      g_main_context_invoke (self->context, run_call_cb, &call);
+      g_mutex_lock (&call.lock);
+      while (!call.done)
+        g_cond_wait (&call.cond, &call.lock);
+      g_mutex_unlock (&call.lock);
+    }
+  g_mutex_clear (&call.lock);
+  g_cond_clear (&call.cond);
+  return call.result;
+}
+
+static gpointer
+flush_in_thread (PcDnsServer *self)
+{
+  PcDnsCacheStats st = { 0 };
+
+  if (self->cache == NULL)
+    return GUINT_TO_POINTER (0);
+  pc_dns_cache_get_stats (self->cache, &st);
+  pc_dns_cache_flush (self->cache);
+  pc_dns_memory_clear (self->memory);
+  g_message ("dns: cache flushed (%u entries)", st.entries);
+  return GUINT_TO_POINTER (st.entries);
+}
+
+guint
 pc_dns_server_flush_cache (PcDnsServer *self)
 {
-  if (self->context != NULL && self->cache != NULL)
-    g_main_context_invoke (self->context, flush_cb, self);
+  return GPOINTER_TO_UINT (run_in_thread (self, flush_in_thread));
+}
+
+static const char *
+transport_name (PcDnsUpstreamKind kind, gboolean system)
+{
+  if (system || kind == PC_DNS_UPSTREAM_SYSTEM)
+    return "system";
+  switch (kind)
+    {
+      case PC_DNS_UPSTREAM_DOT:
+        return "dot";
+      case PC_DNS_UPSTREAM_DOH:
+        return "doh";
+      default:
+        return "dns";
+    }
+}
+
+static gpointer
+upstreams_in_thread (PcDnsServer *self)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
+  if (self->upstreams != NULL)
+    {
+      g_autoptr (GArray) st = pc_dns_upstreams_get_status (self->upstreams);
+
+      for (guint i = 0; i < st->len; i++)
+        {
+          PcDnsUpstreamStatus *u = &g_array_index (st, PcDnsUpstreamStatus, i);
+          GVariantDict d;
+
+          g_variant_dict_init (&d, NULL);
+          g_variant_dict_insert (&d, "url", "s", u->url != NULL ? u->url : "");
+          g_variant_dict_insert (&d, "name", "s", u->label != NULL ? u->label : "");
+          g_variant_dict_insert (&d, "transport", "s", transport_name (u->kind, u->system));
+          g_variant_dict_insert (&d, "reachable", "b", u->reachable);
+          g_variant_dict_insert (&d, "latency-us", "t", u->latency_us);
+          g_variant_dict_insert (&d, "queries", "t", u->queries);
+          g_variant_dict_insert (&d, "failures", "t", u->failures);
+          g_variant_dict_insert (&d, "last-error", "s", u->last_error != NULL ? u->last_error : "");
+          g_variant_builder_add_value (&b, g_variant_dict_end (&d));
+        }
+    }
+  return g_variant_ref_sink (g_variant_builder_end (&b));
+}
+
+GVariant *
+pc_dns_server_dup_upstreams (PcDnsServer *self)
+{
+  return run_in_thread (self, upstreams_in_thread);
+}
+
+char *
+pc_dns_server_dup_listen_error (PcDnsServer *self)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < self->listeners->len; i++)
+    {
+      Listener *l = self->listeners->pdata[i];
+      if (l->error != NULL)
+        g_string_append_printf (s, "%s%s", s->len > 0 ? "; " : "", l->error);
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* ---- questions of the helper itself --------------------------------------------------------- */
+
+void
+pc_dns_query_result_free (PcDnsQueryResult *result)
+{
+  if (result == NULL)
+    return;
+  g_strfreev (result->answers);
+  g_free (result->upstream);
+  g_free (result->reason);
+  g_free (result);
+}
+
+static gboolean
+local_query_deliver_cb (gpointer user_data)
+{
+  LocalQuery *lq = user_data;
+
+  lq->func (g_steal_pointer (&lq->result), lq->user_data);
+  g_main_context_unref (lq->context);
+  g_free (lq->name);
+  g_free (lq);
+  return G_SOURCE_REMOVE;
+}
+
+/* In the resolver thread, when the question is answered: the answer as text, handed to the
+ * caller's thread. */
+static void
+local_query_done (LocalQuery *lq)
+{
+  PcDnsQueryResult *r = lq->result;
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  g_autoptr (PcDnsMessage) msg = NULL;
+  GSource *src;
+
+  r->elapsed_us = g_get_monotonic_time () - lq->started;
+  r->rcode = PC_DNS_RCODE_SERVFAIL;
+  if (lq->reply != NULL)
+    {
+      gsize len;
+      const guint8 *data = g_bytes_get_data (lq->reply, &len);
+
+      msg = pc_dns_message_parse (data, len, NULL);
+    }
+  if (msg != NULL)
+    {
+      GArray *an = msg->sections[PC_DNS_SECTION_ANSWER];
+
+      r->rcode = PC_DNS_RCODE (msg->flags) | (guint)msg->edns_ext_rcode << 4;
+      for (guint i = 0; i < an->len; i++)
+        {
+          g_autofree char *text = pc_dns_record_to_string (&g_array_index (an, PcDnsRecord, i));
+          g_strv_builder_add (b, text);
+        }
+    }
+  r->answers = g_strv_builder_end (b);
+  g_clear_pointer (&lq->reply, g_bytes_unref);
+  src = g_idle_source_new ();
+  g_source_set_callback (src, local_query_deliver_cb, lq, NULL);
+  g_source_attach (src, lq->context);
+  g_source_unref (src);
+}
+
+static gboolean
+local_query_start_cb (gpointer user_data)
+{
+  LocalQuery *lq = user_data;
+  PcDnsServer *self = lq->server;
+  g_autoptr (PcDnsMessage) msg = pc_dns_message_new ();
+  g_autoptr (GBytes) wire = NULL;
+  Ask *a = g_new0 (Ask, 1);
+  gsize len;
+  const guint8 *data;
+
+  msg->id = (guint16)g_random_int_range (0, 65536);
+  msg->flags = PC_DNS_FLAG_RD;
+  pc_dns_message_add_question (msg, lq->name, lq->qtype, PC_DNS_CLASS_IN);
+  /* with EDNS, as most clients ask (and a refusal carries its reason as an EDE) */
+  msg->has_edns = TRUE;
+  msg->edns_udp_size = 1232;
+  wire = pc_dns_message_build (msg, 0, NULL);
+  a->server = self;
+  a->lq = lq;
+  a->max_len = 65535;
+  a->flow.family = a->flow.laddr.family = a->flow.raddr.family = AF_INET;
+  if (wire == NULL)
+    {
+      ask_free (a); /* SERVFAIL: the name was checked, so this does not happen */
+      return G_SOURCE_REMOVE;
+    }
+  data = g_bytes_get_data (wire, &len);
+  handle_query (self, a, data, len);
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+pc_dns_server_query (PcDnsServer *self,
+                     const char *name,
+                     guint16 qtype,
+                     pid_t pid,
+                     PcDnsQueryFunc func,
+                     gpointer user_data,
+                     GError **error)
+{
+  guint8 wire[PC_DNS_MAX_NAME];
+  gsize wire_len;
+  LocalQuery *lq;
+
+  if (*name == '\0' || !pc_dns_name_to_wire (name, wire, &wire_len))
+    {
+      g_set_error (error, PC_ERROR, PC_ERROR_INVALID_ARGS,
+                   "'%s' is not a domain name (labels of 1-63 bytes, at most 253 in all)", name);
+      return FALSE;
+    }
+  if (self->thread == NULL)
+    {
+      g_set_error (error, PC_ERROR, PC_ERROR_UNAVAILABLE, "the resolver is not running");
+      return FALSE;
+    }
+  lq = g_new0 (LocalQuery, 1);
+  lq->server = self;
+  lq->name = g_strdup (name);
+  lq->qtype = qtype;
+  lq->pid = pid;
+  lq->context = g_main_context_ref_thread_default ();
+  lq->func = func;
+  lq->user_data = user_data;
+  lq->started = g_get_monotonic_time ();
+  lq->result = g_new0 (PcDnsQueryResult, 1);
+  lq->result->upstream = g_strdup ("");
+  lq->result->reason = g_strdup ("");
+  g_main_context_invoke (self->context, local_query_start_cb, lq);
+  return TRUE;
 }
 
 static gboolean
@@ -1407,7 +1644,9 @@ pc_dns_server_free (PcDnsServer *self)
     }
   g_clear_pointer (&self->listeners, g_ptr_array_unref);
   g_clear_pointer (&self->tcp_conns, g_hash_table_unref);
-  g_clear_pointer (&self->memory, pc_dns_memory_free);
+  if (self->own_memory)
+    pc_dns_memory_free (self->memory);
+  self->memory = NULL;
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_strfreev (self->listen);

@@ -22,7 +22,9 @@
 
 #include "pc-dns-cache.h"
 #include "pc-dns-memory.h"
+#include "pc-dns-url.h"
 #include "pc-net.h"
+#include "pc-process.h"
 
 G_BEGIN_DECLS
 
@@ -38,6 +40,7 @@ typedef struct
 {
   const PcFlowKey *flow; /* the asking socket, as the firewall sees its flow (outbound) */
   pid_t pid;             /* the asking process, 0 when unknown */
+  PcProcess *process;    /* what /proc says of it (cached per pid and start time), or NULL */
   const char *qname;     /* the question */
   guint16 qtype;
   const char *name; /* the name to judge: the question, or a CNAME target of its answer */
@@ -59,11 +62,14 @@ typedef struct
   PcDnsBlockReply block_reply;
   gboolean attribute; /* find the asking process (root: sock_diag + /proc) */
   guint attempt_timeout_ms;
-  guint16 system_port;    /* port of the resolv.conf servers; 0: 53 (tests use others) */
-  PcDnsCacheConfig cache; /* all zero: pc_dns_cache_config_init () */
+  guint16 system_port;        /* port of the resolv.conf servers; 0: 53 (tests use others) */
+  PcDnsCacheConfig cache;     /* all zero: pc_dns_cache_config_init () */
+  PcDnsMemory *memory;        /* borrowed, must outlive the server; NULL: one of its own */
+  gboolean bypass_prevention; /* NXDOMAIN for the Firefox canary and known DoH servers */
 } PcDnsServerConfig;
 
-/* the defaults: both listeners, `system`, rebinding guard on, NXDOMAIN, attribution on */
+/* the defaults: both listeners, `system`, rebinding guard on, NXDOMAIN, attribution and bypass
+ * prevention on */
 void pc_dns_server_config_init (PcDnsServerConfig *config);
 
 /* Checks the configuration (listen addresses, upstream URLs, CA files): errors name the bad value.
@@ -99,13 +105,48 @@ void pc_dns_server_get_stats (PcDnsServer *self, PcDnsServerStats *stats);
 gboolean pc_dns_server_set_upstreams (PcDnsServer *self, const char *const *urls, GError **error);
 void pc_dns_server_set_block_rebinding (PcDnsServer *self, gboolean block);
 void pc_dns_server_set_block_reply (PcDnsServer *self, PcDnsBlockReply reply);
-/* Empties the cache (from any thread; done in the resolver thread). */
-void pc_dns_server_flush_cache (PcDnsServer *self);
+void pc_dns_server_set_bypass_prevention (PcDnsServer *self, gboolean on);
+/* Empties the cache and the IP -> domain memory (from any thread but the resolver's; waits for
+ * the resolver thread). Returns the number of cache entries dropped. */
+guint pc_dns_server_flush_cache (PcDnsServer *self);
+
+/* The listeners that could not bind, "ADDR: why" joined by "; " ("" when all are up). */
+char *pc_dns_server_dup_listen_error (PcDnsServer *self);
+/* Every upstream as aa{sv}: url s, name s, transport s ("dot" | "doh" | "dns" | "system"),
+ * reachable b, latency-us t, queries t, failures t, last-error s. Thread-safe. */
+GVariant *pc_dns_server_dup_upstreams (PcDnsServer *self);
+
+/* A question asked through the resolver as if a process (pid; 0: no process, the global
+ * settings) asked it: policy, cache, upstreams, rebinding guard, all as for a client. */
+typedef struct
+{
+  guint rcode;
+  char **answers;  /* answer section in presentation form ("name TTL TYPE data") */
+  char *upstream;  /* the upstream that answered ("" from the cache or the resolver itself) */
+  gboolean cached; /* answered from the cache */
+  gint64 elapsed_us;
+  gboolean blocked; /* refused by the resolver */
+  char *reason;     /* why it was blocked, "" otherwise */
+} PcDnsQueryResult;
+
+void pc_dns_query_result_free (PcDnsQueryResult *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PcDnsQueryResult, pc_dns_query_result_free)
+
+/* Called in the thread-default main context of the caller of pc_dns_server_query (result owned
+ * by the callee). */
+typedef void (*PcDnsQueryFunc) (PcDnsQueryResult *result, gpointer user_data);
+/* name in presentation form, qtype a PcDnsType. The server must be started. FALSE (and func is
+ * not called) when name is not a valid domain name. */
+gboolean pc_dns_server_query (PcDnsServer *self,
+                              const char *name,
+                              guint16 qtype,
+                              pid_t pid,
+                              PcDnsQueryFunc func,
+                              gpointer user_data,
+                              GError **error);
 void pc_dns_server_free (PcDnsServer *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PcDnsServer, pc_dns_server_free)
 
-/* "127.0.0.17:53", "[::1]:5353", "::1" (port 53) -> address and port */
-gboolean pc_dns_parse_listen (const char *text, PcAddr *addr, guint16 *port, GError **error);
 /* split horizon: is name answered by the system/LAN servers (search: extra local zones) */
 gboolean pc_dns_name_is_local (const char *name, const char *const *search);
 

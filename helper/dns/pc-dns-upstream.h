@@ -19,34 +19,10 @@
 
 #include <glib.h>
 
+#include "pc-dns-url.h"
 #include "pc-net.h"
 
 G_BEGIN_DECLS
-
-typedef enum
-{
-  PC_DNS_UPSTREAM_PLAIN,
-  PC_DNS_UPSTREAM_DOT,
-  PC_DNS_UPSTREAM_DOH,
-  PC_DNS_UPSTREAM_SYSTEM,
-} PcDnsUpstreamKind;
-
-typedef struct
-{
-  PcDnsUpstreamKind kind;
-  char *url;  /* as written */
-  char *host; /* as written (no brackets); NULL for system */
-  guint16 port;
-  char *path;  /* DoH only, starts with '/' */
-  PcAddr addr; /* where to connect */
-  char *verify;
-  char *label; /* name= or, without it, the URL */
-  char *ca_file;
-} PcDnsUpstreamSpec;
-
-PcDnsUpstreamSpec *pc_dns_upstream_spec_parse (const char *url, GError **error);
-void pc_dns_upstream_spec_free (PcDnsUpstreamSpec *spec);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (PcDnsUpstreamSpec, pc_dns_upstream_spec_free)
 
 /* Nameservers of a resolv.conf-format file ("nameserver ADDR" lines, at most 3, as glibc),
  * without any address in exclude (the resolver's own listeners: asking ourselves would loop). */
@@ -64,7 +40,7 @@ typedef struct
   PcDnsUpstreamKind kind;
   gboolean system;    /* one of the `system` servers */
   gboolean reachable; /* the last query got an answer */
-  guint latency_ms;   /* smoothed round trip of answered queries, 0 before the first */
+  guint64 latency_us; /* smoothed (EWMA 1/8) round trip of answered queries, 0 before the first */
   guint64 queries;
   guint64 failures;
   guint consecutive_failures;

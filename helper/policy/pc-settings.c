@@ -6,12 +6,14 @@
 #include <gio/gio.h>
 #include <string.h>
 
+#include "pc-dns-url.h"
 #include "pc-error.h"
 
 static const char *const default_action_names[] = { "allow", "block", "prompt", NULL };
 static const char *const prompt_default_names[] = { "allow", "block", NULL };
 static const char *const block_reaction_names[] = { "drop", "reject", NULL };
 static const char *const fail_mode_names[] = { "open", "closed", NULL };
+static const char *const dns_block_reply_names[] = { "nxdomain", "zero", NULL };
 
 typedef struct
 {
@@ -38,8 +40,12 @@ static const PcKeyInfo key_info[PC_N_KEYS] = {
   [PC_KEY_BLOCK_REACTION] = { "block-reaction", "s", "'reject'", block_reaction_names },
   [PC_KEY_PROMPT_TIMEOUT] = { "prompt-timeout", "u", "uint32 60", NULL, 1, 3600 },
   [PC_KEY_PROMPT_DEFAULT] = { "prompt-default", "s", "'block'", prompt_default_names },
-  [PC_KEY_DNS_SERVERS] = { "dns-servers", "as", "@as []" },
+  [PC_KEY_DNS_RESOLVER] = { "dns-resolver", "b", "true" },
+  [PC_KEY_DNS_SERVERS] = { "dns-servers", "as", "['system']" },
+  [PC_KEY_DNS_LISTEN] = { "dns-listen", "as", "['127.0.0.17:53', '[::1]:53']" },
   [PC_KEY_DNS_BLOCK_REBINDING] = { "dns-block-rebinding", "b", "true" },
+  [PC_KEY_DNS_BLOCK_REPLY] = { "dns-block-reply", "s", "'nxdomain'", dns_block_reply_names },
+  [PC_KEY_DNS_BYPASS_PREVENTION] = { "dns-bypass-prevention", "b", "true" },
   [PC_KEY_HISTORY] = { "history", "b", "true" },
   [PC_KEY_HISTORY_KEEP_DAYS] = { "history-keep-days", "u", "uint32 30", NULL, 0, 36500 },
   [PC_KEY_BANDWIDTH] = { "bandwidth", "b", "true" },
@@ -123,20 +129,6 @@ list_id_is_valid (const char *id)
   return TRUE;
 }
 
-/* dns://IP[:PORT], tls://HOST[:PORT] (DNS over TLS), https://HOST[:PORT]/PATH (DNS over HTTPS). */
-static gboolean
-dns_server_is_valid (const char *url)
-{
-  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
-  const char *scheme;
-
-  if (uri == NULL || g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
-    return FALSE;
-  scheme = g_uri_get_scheme (uri);
-  return g_str_equal (scheme, "dns") || g_str_equal (scheme, "tls")
-         || g_str_equal (scheme, "https");
-}
-
 gboolean
 pc_setting_validate (const char *name, GVariant *value, GError **error)
 {
@@ -208,20 +200,35 @@ pc_setting_validate (const char *name, GVariant *value, GError **error)
           return FALSE;
         }
     }
-  else if (key == PC_KEY_FILTER_LISTS || key == PC_KEY_DNS_SERVERS)
+  else if (key == PC_KEY_FILTER_LISTS)
     {
       g_autofree const char **items = g_variant_get_strv (value, NULL);
       for (guint i = 0; items[i] != NULL; i++)
+        if (!list_id_is_valid (items[i]))
+          {
+            g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING,
+                         "%s: item %u '%s': a list id is 1-32 letters, digits, '-' or '_'", name,
+                         i + 1, items[i]);
+            return FALSE;
+          }
+    }
+  else if (key == PC_KEY_DNS_SERVERS || key == PC_KEY_DNS_LISTEN)
+    {
+      /* the resolver's own parsers, so what is accepted here is what it runs with */
+      g_autofree const char **items = g_variant_get_strv (value, NULL);
+      for (guint i = 0; items[i] != NULL; i++)
         {
-          gboolean ok = key == PC_KEY_FILTER_LISTS ? list_id_is_valid (items[i])
-                                                   : dns_server_is_valid (items[i]);
+          g_autoptr (GError) local_error = NULL;
+          g_autoptr (PcDnsUpstreamSpec) spec = NULL;
+          PcAddr addr;
+          guint16 port;
+          gboolean ok = key == PC_KEY_DNS_SERVERS
+                            ? (spec = pc_dns_upstream_spec_parse (items[i], &local_error)) != NULL
+                            : pc_dns_parse_listen (items[i], &addr, &port, &local_error);
           if (!ok)
             {
               g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING, "%s: item %u '%s': %s", name,
-                           i + 1, items[i],
-                           key == PC_KEY_FILTER_LISTS
-                               ? "a list id is 1-32 letters, digits, '-' or '_'"
-                               : "expected dns://ADDRESS, tls://HOST or https://HOST/PATH");
+                           i + 1, items[i], local_error->message);
               return FALSE;
             }
         }
@@ -264,8 +271,13 @@ settings_compile (PcSettings *self)
   self->block_inbound = g_variant_get_boolean (v[PC_KEY_BLOCK_INBOUND]);
   self->prompt_timeout = g_variant_get_uint32 (v[PC_KEY_PROMPT_TIMEOUT]);
   self->filter_lists = g_variant_dup_strv (v[PC_KEY_FILTER_LISTS], NULL);
+  self->dns_resolver = g_variant_get_boolean (v[PC_KEY_DNS_RESOLVER]);
   self->dns_servers = g_variant_dup_strv (v[PC_KEY_DNS_SERVERS], NULL);
+  self->dns_listen = g_variant_dup_strv (v[PC_KEY_DNS_LISTEN], NULL);
   self->dns_block_rebinding = g_variant_get_boolean (v[PC_KEY_DNS_BLOCK_REBINDING]);
+  self->dns_block_reply = choice_index (dns_block_reply_names,
+                                        g_variant_get_string (v[PC_KEY_DNS_BLOCK_REPLY], NULL));
+  self->dns_bypass_prevention = g_variant_get_boolean (v[PC_KEY_DNS_BYPASS_PREVENTION]);
   self->history = g_variant_get_boolean (v[PC_KEY_HISTORY]);
   self->history_keep_days = g_variant_get_uint32 (v[PC_KEY_HISTORY_KEEP_DAYS]);
   self->bandwidth = g_variant_get_boolean (v[PC_KEY_BANDWIDTH]);
@@ -319,6 +331,7 @@ pc_settings_unref (PcSettings *self)
   g_clear_pointer (&self->inbound_endpoints, pc_rule_list_unref);
   g_strfreev (self->filter_lists);
   g_strfreev (self->dns_servers);
+  g_strfreev (self->dns_listen);
   g_free (self->custom_list);
   g_free (self->geo_database);
   g_free (self->lists_url);

@@ -29,6 +29,12 @@ typedef enum
 
 typedef enum
 {
+  PC_DNS_BLOCK_ANSWER_NXDOMAIN,
+  PC_DNS_BLOCK_ANSWER_ZERO,
+} PcDnsBlockAnswer;
+
+typedef enum
+{
   PC_FAIL_OPEN,
   PC_FAIL_CLOSED,
 } PcFailMode;
@@ -48,8 +54,12 @@ typedef enum
   PC_KEY_BLOCK_REACTION,
   PC_KEY_PROMPT_TIMEOUT,
   PC_KEY_PROMPT_DEFAULT,
+  PC_KEY_DNS_RESOLVER,
   PC_KEY_DNS_SERVERS,
+  PC_KEY_DNS_LISTEN,
   PC_KEY_DNS_BLOCK_REBINDING,
+  PC_KEY_DNS_BLOCK_REPLY,
+  PC_KEY_DNS_BYPASS_PREVENTION,
   PC_KEY_HISTORY,
   PC_KEY_HISTORY_KEEP_DAYS,
   PC_KEY_BANDWIDTH,
@@ -78,8 +88,13 @@ typedef struct
   PcDefaultAction prompt_default; /* allow or block: an unanswered prompt */
   guint prompt_timeout;           /* seconds */
   char **filter_lists;            /* list ids, never NULL */
-  char **dns_servers;             /* URLs, never NULL */
+  /* the local resolver (global only: profile overrides of these are not used) */
+  gboolean dns_resolver;
+  char **dns_servers; /* upstream URLs, never NULL */
+  char **dns_listen;  /* "ADDR[:PORT]", never NULL */
   gboolean dns_block_rebinding;
+  PcDnsBlockAnswer dns_block_reply;
+  gboolean dns_bypass_prevention;
   gboolean history;
   guint history_keep_days;
   gboolean bandwidth;
@@ -103,7 +118,9 @@ gboolean pc_setting_key_from_name (const char *name, PcSettingKey *out);
 gboolean pc_setting_validate (const char *name, GVariant *value, GError **error);
 
 /* Built-in defaults: allow, reject, fail open, no rules, no scope blocked, prompt 60 s then
- * block, history 30 days, bandwidth on, rebinding guard on. */
+ * block, history 30 days, bandwidth on; the resolver on with the `system` upstreams on
+ * 127.0.0.17:53 and [::1]:53, rebinding guard and bypass prevention on, NXDOMAIN for blocked
+ * names. */
 PcSettings *pc_settings_new_default (void);
 /* Effective settings from layers (each a GHashTable of key name -> GVariant, or NULL), highest
  * first; a key absent from all layers takes its built-in default. Values must be valid. */

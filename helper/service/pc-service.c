@@ -9,6 +9,7 @@
 #include "pc-dbus-generated.h"
 #include "pc-error.h"
 #include "pc-polkit-authority.h"
+#include "pc-service-dns.h"
 #include "pc-service-history.h"
 #include "pc-service-prompts.h"
 
@@ -54,6 +55,7 @@ struct _PcService
   PcIntel *intel;          /* may be NULL */
   PcIntelUpdater *updater; /* may be NULL */
   PcGeo *geo;              /* may be NULL */
+  PcDnsDaemon *dns;        /* may be NULL; not owned */
   guint n_prompt_agents;
   gulong policy_changed_id;
 };
@@ -200,8 +202,7 @@ method_status (PcService *self, GDBusMethodInvocation *invocation, GVariant *par
   g_variant_builder_add (
       &builder, "{sv}", "attribution",
       g_variant_new_string (pc_attrib_get_mode (attrib) == PC_ATTRIB_MODE_BPF ? "bpf" : "proc"));
-  /* the resolver comes with the DNS issue */
-  g_variant_builder_add (&builder, "{sv}", "dns", g_variant_new_string ("not running"));
+  pc_service_dns_add_status (self->dns, &builder, &degraded, &ok);
   g_variant_builder_add (&builder, "{sv}", "flows", g_variant_new_uint64 (stats.flows));
   g_variant_builder_add (&builder, "{sv}", "allowed", g_variant_new_uint64 (stats.allowed));
   g_variant_builder_add (&builder, "{sv}", "blocked", g_variant_new_uint64 (stats.blocked));
@@ -453,6 +454,26 @@ static void
 method_export_history (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
 {
   pc_service_history_export (self->history, invocation, parameters);
+}
+
+/* ---- methods: DNS (pc-service-dns.c) --------------------------------------------------------- */
+
+static void
+method_get_dns_status (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  pc_service_dns_status (self->dns, invocation, parameters);
+}
+
+static void
+method_query_dns (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  pc_service_dns_query (self->dns, invocation, parameters);
+}
+
+static void
+method_flush_dns_cache (PcService *self, GDBusMethodInvocation *invocation, GVariant *parameters)
+{
+  pc_service_dns_flush (self->dns, invocation, parameters);
 }
 
 /* ---- methods: manage ------------------------------------------------------------------------ */
@@ -787,6 +808,9 @@ static const PcMethod pc_methods[] = {
   { "Export", ACTION_MONITOR, method_export },
   { "Import", ACTION_CONFIGURE, method_import },
   { "Stop", ACTION_MANAGE, method_stop },
+  { "GetDnsStatus", ACTION_MONITOR, method_get_dns_status },
+  { "QueryDns", ACTION_MONITOR, method_query_dns },
+  { "FlushDnsCache", ACTION_MANAGE, method_flush_dns_cache },
 };
 
 /* ---- authorization -------------------------------------------------------------------------- */
@@ -1213,6 +1237,12 @@ pc_service_set_intel (PcService *self, PcIntel *intel, PcIntelUpdater *updater, 
   self->intel = intel;
   self->updater = updater;
   self->geo = geo;
+}
+
+void
+pc_service_set_dns (PcService *self, PcDnsDaemon *dns)
+{
+  self->dns = dns;
 }
 
 void

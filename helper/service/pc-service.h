@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 
+#include "pc-dns-daemon.h"
 #include "pc-engine.h"
 #include "pc-geo.h"
 #include "pc-history.h"
@@ -52,6 +53,9 @@ void pc_service_set_history (PcService *self, PcHistory *history);
 /* Filter lists, their updater and geo data for Status, ListFilterLists and UpdateFilterLists
  * (references are taken; any may be NULL). */
 void pc_service_set_intel (PcService *self, PcIntel *intel, PcIntelUpdater *updater, PcGeo *geo);
+/* The local resolver for Status and the DNS methods (not owned; outlives the service). Without
+ * one those methods fail with PC_ERROR_UNAVAILABLE. */
+void pc_service_set_dns (PcService *self, PcDnsDaemon *dns);
 /* Asks for the system bus and the name, asynchronously. Without a bus the service logs a
  * warning and stays idle: the firewall works without it. Emits "stop" when a client that is
  * authorized for org.portcullis.Portcullis1.manage called Stop. */

@@ -40,7 +40,7 @@ class CliTests(unittest.TestCase):
         r = ctl(self.sb, 'status')
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(r.stdout, r'Interception +IPv4 yes')
-        self.assertRegex(r.stdout, r'DNS +not running')
+        self.assertRegex(r.stdout, r'DNS +running, intercepting')
         r = ctl(self.sb, '--json', 'status')
         self.assertEqual(r.returncode, 0, r.stderr)
         st = json.loads(r.stdout)
@@ -149,11 +149,12 @@ class CliTests(unittest.TestCase):
         self.fails(1, 'config', 'set', 'no-such-key', 'x', stderr='no-such-key')
         self.assertEqual(json.loads(self.ok('--json', 'config', 'get', 'block-lan')), False)
         self.ok('config', 'set', 'block-lan', 'true')
-        self.ok('config', 'set', 'dns-servers', 'https://a.example/dns-query; tls://b.example')
+        self.ok('config', 'set', 'dns-servers',
+                'doh://a.example/dns-query?ip=192.0.2.1; dot://b.example?ip=192.0.2.2')
         settings = json.loads(self.ok('--json', 'config', 'get'))
         self.assertEqual(settings['block-lan'], [True, 'user'])
         self.assertEqual(settings['dns-servers'][0],
-                         ['https://a.example/dns-query', 'tls://b.example'])
+                         ['doh://a.example/dns-query?ip=192.0.2.1', 'dot://b.example?ip=192.0.2.2'])
         self.ok('config', 'reset', 'block-lan')
         self.ok('config', 'reset', 'dns-servers')
         self.assertEqual(self.ok('config', 'get', 'block-lan'), 'false\n')

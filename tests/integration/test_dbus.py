@@ -39,7 +39,8 @@ METHODS = {
                 ('GetEffectiveSettings', "('x',)"), ('ListPrompts', None), ('Export', None),
                 ('SearchHistory', "(@a{sv} {},)"), ('CountHistory', "(@a{sv} {}, 'app')"),
                 ('GetBandwidth', "('', int64 0, int64 0, uint32 60)"), ('ExportHistory', "(@a{sv} {}, 'csv')"),
-                ('ListFilterLists', None)],
+                ('ListFilterLists', None), ('GetDnsStatus', None),
+                ('QueryDns', "('example.test', 'A')")],
     'answer-prompt': [('AnswerPrompt', "('1', @a{sv} {'verdict': <'allow'>})"),
                       ('RegisterPromptAgent', None), ('UnregisterPromptAgent', None)],
     'configure': [('SetSetting', "('default-action', <'block'>)"),
@@ -51,7 +52,7 @@ METHODS = {
                   ('AddRule', "('', false, '- 10.9.9.9')"),
                   ('RemoveRule', "('', false, '- 10.9.9.9')"), ('Import', "('{}',)")],
     'manage': [('DeleteHistory', "('', int64 0, int64 0)"), ('UpdateFilterLists', None),
-               ('Stop', None)],
+               ('FlushDnsCache', None), ('Stop', None)],
 }
 
 
@@ -104,7 +105,7 @@ class ServiceTests(unittest.TestCase):
         self.assertEqual(st['version'], '0.1.0')
         self.assertTrue(st['ipv4'])
         self.assertIn(st['attribution'], ('bpf', 'proc'))
-        self.assertEqual(st['dns'], 'not running')
+        self.assertEqual(st['dns'], 'running, intercepting')  # dns-resolver is on by default
         self.assertEqual(st['ok'], not st['degraded'])
         self.assertEqual(st['pending-calls'], 0)
 

@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The local resolver inside portcullisd: a real unbound in the peer namespace serves the zone
 test. over plain DNS, DoT and DoH with a certtool-made CA; portcullisd in the client namespace
-resolves through it, redirects astray port-53 queries to itself (nat chain PORTCULLIS-DNS, its own
-upstream traffic exempt by mark), strips rebinding answers, and removes its chain on exit."""
+resolves through it (configured by the dns-* settings), redirects astray port-53 queries to
+itself (nat chain PORTCULLIS-DNS, its own upstream traffic exempt by mark), strips rebinding
+answers, follows setting changes live, answers GetDnsStatus / QueryDns / FlushDnsCache on D-Bus
+(authorized by the real polkitd) and `portcullisctl dns`, and removes its chain on exit."""
+import json
 import os
 import shutil
 import subprocess
@@ -11,10 +14,29 @@ import tempfile
 import time
 import unittest
 
-from pctest import BUILD_DIR, pcsandbox, require_root
+from pctest import BUILD_DIR, PYTHON, SOURCE_DIR, pcsandbox, require_root, wait_until
 
 P4 = pcsandbox.PEER_V4
 LISTEN = '127.0.0.17'
+POLICY = os.path.join(SOURCE_DIR, 'data', 'org.portcullis.Portcullis1.policy')
+PCDBUS = os.path.join(SOURCE_DIR, 'tests', 'integration', 'pcdbus.py')
+CTL = os.path.join(BUILD_DIR, 'app', 'cli', 'portcullisctl')
+NAME = 'org.portcullis.Portcullis1'
+# a DNS question for www.test from python (another executable than kdig), printing the rcode and
+# the first A record
+PY_QUERY = (
+    'import socket, struct, sys\n'
+    'name = sys.argv[1]\n'
+    'q = b"\\x12\\x34\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00"\n'
+    'q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\\x00\\x00\\x01\\x00\\x01"\n'
+    's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n'
+    's.settimeout(5)\n'
+    f's.sendto(q, ("{LISTEN}", 53))\n'
+    'r = s.recv(4096)\n'
+    'rcode = r[3] & 15\n'
+    'ancount = struct.unpack("!H", r[6:8])[0]\n'
+    'addr = socket.inet_ntoa(r[-4:]) if ancount else ""\n'
+    'print(rcode, addr)\n')
 
 ZONE = [
     'local-zone: "test." static',
@@ -29,6 +51,9 @@ ZONE = [
     'local-data: "evil.test. 300 IN A 192.168.7.7"',
     'local-data: "mixed.test. 300 IN A 10.9.9.9"',
     'local-data: "mixed.test. 300 IN A 203.0.113.9"',
+    'local-data: "alias.test. 300 IN CNAME www.test."',
+    'local-data: "mail.test. 300 IN MX 10 mx.test."',
+    "local-data: 'txt.test. 300 IN TXT \"hello world\"'",
 ]
 
 
@@ -81,13 +106,20 @@ class DnsTests(unittest.TestCase):
         with open(custom, 'w') as f:
             f.write('0.0.0.0 tracker.test\n')
         conf = unbound_conf(cls.dir)
-        cls.sb = pcsandbox.Sandbox(BUILD_DIR, helper=False,
+        ca = os.path.join(cls.dir, 'ca.pem')
+        # the first upstream is down (nothing on 10.77.0.1:8853): failover to DoT, then DoH
+        cls.servers = [f'dot://dns.test:8853?ip={P4}&ca={ca}',
+                       f'dot://dns.test?ip={P4}&ca={ca}&name=peer-dot',
+                       f'doh://dns.test/dns-query?ip={P4}&ca={ca}&name=peer-doh']
+        cls.sb = pcsandbox.Sandbox(BUILD_DIR, helper=False, polkit_policies=[POLICY],
                                    settings={'default-action': 'allow',
                                              'block-localhost': True,
                                              'custom-list': custom,
                                              'filter-lists': ['CUSTOM'],
                                              'endpoints': ['- web.test tcp/8080',
-                                                           '- .ads.test']})
+                                                           '- .ads.test'],
+                                             'dns-servers': cls.servers,
+                                             'dns-listen': [f'{LISTEN}:53']})
         cls.sb.start()
         cls.unbound = cls.sb.peer(['unbound', '-d', '-c', conf], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
@@ -97,12 +129,8 @@ class DnsTests(unittest.TestCase):
             if time.monotonic() > deadline or cls.unbound.poll() is not None:
                 raise RuntimeError('unbound did not start in the peer namespace')
             time.sleep(0.05)
-        ca = os.path.join(cls.dir, 'ca.pem')
-        # the first upstream is down (nothing on 10.77.0.1:8853): failover to DoT, then DoH
-        servers = (f'dot://dns.test:8853?ip={P4}&ca={ca},'
-                   f'dot://dns.test?ip={P4}&ca={ca}&name=peer-dot,'
-                   f'doh://dns.test/dns-query?ip={P4}&ca={ca}')
-        cls.sb.start_helper(['--dns-servers', servers, '--dns-listen', f'{LISTEN}:53'])
+        cls.sb.start_helper()
+        cls.sb.wait_for_name(NAME, 10, cls.sb.helper_proc, cls.sb.helper_log_path)
 
     @classmethod
     def tearDownClass(cls):
@@ -118,6 +146,23 @@ class DnsTests(unittest.TestCase):
     def kdig(self, *args):
         res = self.sb.client_run(['kdig', '+short', '+time=5', '+retry=0', *args], timeout=20)
         return res.stdout.split()
+
+    def call(self, method, args=None, ok=True):
+        res = self.sb.client_run([PYTHON, PCDBUS, 'call', method, *([args] if args else [])],
+                                 timeout=30)
+        lines = [json.loads(l) for l in res.stdout.splitlines() if l.startswith('{')]
+        self.assertTrue(lines, f'pcdbus {method} printed nothing: {res.stderr}')
+        r = lines[-1]
+        if ok:
+            self.assertTrue(r.get('ok'), f'{method} {args}: {r}')
+            return r['result'][0] if r['result'] else None
+        return r
+
+    def query(self, name, rtype='A'):
+        return self.call('QueryDns', f"('{name}', '{rtype}')")
+
+    def ctl(self, *args):
+        return self.sb.client_run([CTL, *args], timeout=30)
 
     def unbound_count(self, name):
         with open(os.path.join(self.dir, 'unbound.log')) as f:
@@ -187,6 +232,196 @@ class DnsTests(unittest.TestCase):
         res = self.sb.client_run(['/usr/bin/python3', '-c', script], timeout=20)
         self.assertEqual(res.stdout.split(), ['abcd', '1'])
         self.assertEqual(self.kdig(f'@{LISTEN}', 'www.test', 'A'), ['203.0.113.5'])
+
+    def test_dbus_status(self):
+        self.kdig(f'@{LISTEN}', 'www.test', 'A')
+        st = self.call('GetDnsStatus')
+        self.assertTrue(st['enabled'])
+        self.assertTrue(st['running'])
+        self.assertEqual(st['listen'], [f'{LISTEN}:53'])
+        self.assertEqual(st['listen-error'], '')
+        self.assertTrue(st['intercepting'])
+        self.assertTrue(st['block-rebinding'])
+        self.assertEqual(st['block-reply'], 'nxdomain')
+        self.assertTrue(st['bypass-prevention'])
+        ups = st['upstreams']
+        # the configured ones in order, then the resolv.conf servers (they answer local names)
+        self.assertEqual([u['url'] for u in ups][:3], self.servers)
+        self.assertEqual([u['name'] for u in ups][:3], [self.servers[0], 'peer-dot', 'peer-doh'])
+        self.assertEqual([u['transport'] for u in ups], ['dot', 'dot', 'doh']
+                         + ['system'] * (len(ups) - 3))
+        # the first is down: tried and failed; the second answers
+        self.assertFalse(ups[0]['reachable'])
+        self.assertGreater(ups[0]['failures'], 0)
+        self.assertNotEqual(ups[0]['last-error'], '')
+        self.assertTrue(ups[1]['reachable'])
+        self.assertGreater(ups[1]['queries'], 0)
+        self.assertGreater(ups[1]['latency-us'], 0)
+        self.assertEqual(ups[1]['last-error'], '')
+        self.assertGreater(st['cache']['entries'], 0)
+        self.assertGreater(st['cache']['memory'], 0)
+        self.assertGreater(st['cache']['misses'], 0)
+        status = self.call('Status')
+        self.assertEqual(status['dns'], 'running, intercepting')
+        # listening on IPv4 only: IPv6 queries to other servers are not redirected, and it says so
+        self.assertTrue(any('IPv6 DNS queries' in d for d in status['degraded']), status)
+
+    def test_dbus_query_cache_and_flush(self):
+        self.call('FlushDnsCache')
+        r = self.query('www.test', 'A')
+        self.assertEqual(r['rcode'], 'NOERROR')
+        self.assertRegex(r['answers'][0], r'^www\.test\. (300|29\d) A 203\.0\.113\.5$')
+        self.assertEqual(r['upstream'], 'peer-dot')
+        self.assertFalse(r['cached'])
+        self.assertFalse(r['blocked'])
+        self.assertEqual(r['reason'], '')
+        self.assertGreater(r['elapsed-us'], 0)
+        again = self.query('www.test.', 'a')
+        self.assertTrue(again['cached'])
+        self.assertEqual(again['upstream'], '')
+        self.assertEqual(len(again['answers']), 1)
+        cname = self.query('news.test', 'CNAME')
+        self.assertTrue(cname['blocked'])  # the CNAME target is on the custom list
+        flushed = self.call('FlushDnsCache')
+        self.assertGreaterEqual(flushed, 1)
+        self.assertEqual(self.call('GetDnsStatus')['cache']['entries'], 0)
+        self.assertFalse(self.query('www.test')['cached'])
+        nx = self.query('nothere.test', 'AAAA')
+        self.assertEqual(nx['rcode'], 'NXDOMAIN')
+        self.assertEqual(nx['answers'], [])
+        # presentation forms
+        # (unbound's static local zone does not follow the CNAME within itself)
+        self.assertRegex(self.query('alias.test')['answers'][0],
+                         r'^alias\.test\. \d+ CNAME www\.test\.$')
+        self.assertRegex(self.query('mail.test', 'MX')['answers'][0],
+                         r'^mail\.test\. \d+ MX 10 mx\.test\.$')
+        self.assertRegex(self.query('txt.test', 'TXT')['answers'][0],
+                         r'^txt\.test\. \d+ TXT "hello world"$')
+
+    def test_dbus_query_blocked_and_errors(self):
+        r = self.query('x.ads.test')
+        self.assertTrue(r['blocked'])
+        self.assertEqual(r['rcode'], 'NXDOMAIN')
+        self.assertIn('- .ads.test', r['reason'])
+        r = self.query('use-application-dns.net')
+        self.assertTrue(r['blocked'])
+        self.assertIn('canary', r['reason'])
+        bad = self.call('QueryDns', "('www.test', 'BOGUS')", ok=False)
+        self.assertEqual(bad['error'], 'org.portcullis.Portcullis1.Error.InvalidArgs', bad)
+        self.assertIn("'BOGUS'", bad['message'])
+        bad = self.call('QueryDns', "('a..b', 'A')", ok=False)
+        self.assertEqual(bad['error'], 'org.portcullis.Portcullis1.Error.InvalidArgs', bad)
+
+    def test_live_settings(self):
+        # new upstreams without a restart: only DoH now
+        pid = self.sb.helper_proc.pid
+        try:
+            self.call('SetSetting', f"('dns-servers', <['{self.servers[2]}']>)")
+            st = self.call('GetDnsStatus')
+            self.assertEqual([u['name'] for u in st['upstreams']
+                              if u['transport'] != 'system'], ['peer-doh'])
+            r = self.query('web.test')
+            self.assertEqual(r['upstream'], 'peer-doh')
+            self.assertEqual(r['answers'], ['web.test. 300 A 203.0.113.10'])
+            self.assertEqual(self.kdig(f'@{LISTEN}', 'www.test', 'A'), ['203.0.113.5'])
+            # blocked names get 0.0.0.0 instead of NXDOMAIN
+            self.call('SetSetting', "('dns-block-reply', <'zero'>)")
+            r = self.query('ads.test')
+            self.assertTrue(r['blocked'])
+            self.assertEqual((r['rcode'], r['answers']), ('NOERROR', ['ads.test. 60 A 0.0.0.0']))
+            self.assertEqual(self.kdig(f'@{LISTEN}', 'ads.test', 'A'), ['0.0.0.0'])
+            # a bad URL is refused and changes nothing
+            bad = self.call('SetSetting', "('dns-servers', <['dot://dns.test?bogus=1']>)", ok=False)
+            self.assertEqual(bad['error'], 'org.portcullis.Portcullis1.Error.InvalidSetting', bad)
+            self.assertIn('unknown parameter bogus', bad['message'])
+        finally:
+            self.call('ResetSetting', "('dns-servers',)")
+            self.call('ResetSetting', "('dns-block-reply',)")
+        st = self.call('GetDnsStatus')
+        self.assertEqual([u['name'] for u in st['upstreams']][1:3], ['peer-dot', 'peer-doh'])
+        self.assertEqual(st['block-reply'], 'nxdomain')
+        self.assertEqual(self.kdig(f'@{LISTEN}', 'ads.test', 'A'), [])
+        self.assertEqual(self.sb.helper_proc.pid, pid)
+        self.assertIsNone(self.sb.helper_proc.poll())
+
+    def test_listen_address_taken(self):
+        # another program holds 127.0.0.18:53: the resolver moves to both addresses, says which
+        # one it could not take, and keeps answering on the other
+        holder = self.sb.client([PYTHON, '-c', 'import socket, time\n'
+                                 's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n'
+                                 's.bind(("127.0.0.18", 53))\n'
+                                 'print("bound", flush=True)\n'
+                                 'time.sleep(60)\n'], stdout=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(holder.stdout.readline().strip(), 'bound')
+            self.call('SetSetting', f"('dns-listen', <['{LISTEN}:53', '127.0.0.18:53']>)")
+            st = self.call('GetDnsStatus')
+            self.assertEqual(st['listen'], [f'{LISTEN}:53'])
+            self.assertIn('127.0.0.18:53', st['listen-error'])
+            self.assertIn('Address already in use', st['listen-error'])
+            self.assertTrue(st['intercepting'])
+            degraded = self.call('Status')['degraded']
+            self.assertTrue(any('cannot listen on 127.0.0.18:53' in d for d in degraded), degraded)
+            self.assertEqual(self.kdig(f'@{LISTEN}', 'www.test', 'A'), ['203.0.113.5'])
+        finally:
+            holder.kill()
+            holder.wait()
+            holder.stdout.close()
+            self.call('ResetSetting', "('dns-listen',)")
+        st = self.call('GetDnsStatus')
+        self.assertEqual((st['listen'], st['listen-error']), ([f'{LISTEN}:53'], ''))
+        self.assertEqual(self.kdig(f'@{LISTEN}', 'www.test', 'A'), ['203.0.113.5'])
+        # the redirect follows the resolver
+        self.assertEqual(self.kdig(f'@{P4}', 'web.test', 'A'), ['203.0.113.10'])
+
+    def test_per_app_dns_policy(self):
+        # kdig's first query makes its profile; a rule of that profile refuses www.test for kdig
+        # only: python asking the same resolver for the same name gets the address
+        self.assertEqual(self.kdig(f'@{LISTEN}', 'www.test', 'A'), ['203.0.113.5'])
+        kdig_exe = os.path.realpath(shutil.which('kdig'))
+
+        def kdig_profile():
+            for p in self.call('ListProfiles'):
+                if f'path:{kdig_exe}' in p.get('fingerprints', []):
+                    return p
+            return None
+        profile = wait_until(kdig_profile, what='a profile for kdig')
+        self.call('AddRule', f"('{profile['id']}', false, '- www.test')")
+        try:
+            res = self.sb.client_run(['kdig', '+time=5', '+retry=0', f'@{LISTEN}', 'www.test',
+                                      'A'], timeout=20)
+            self.assertIn('NXDOMAIN', res.stdout)
+            py = self.sb.client_run([PYTHON, '-c', PY_QUERY, 'www.test'], timeout=20)
+            self.assertEqual(py.stdout.split(), ['0', '203.0.113.5'], py.stderr)
+            self.assertRegex(self.sb.helper_log(since_start=True),
+                             r"blocked www\.test for pid \d+: profile 'kdig' endpoints rule 1")
+        finally:
+            self.call('RemoveRule', f"('{profile['id']}', false, '- www.test')")
+        self.assertEqual(self.kdig(f'@{LISTEN}', 'www.test', 'A'), ['203.0.113.5'])
+
+    def test_cli(self):
+        r = self.ctl('dns', 'status')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, rf'Resolver +running on {LISTEN}:53; queries to other servers '
+                                   'redirected to it')
+        self.assertRegex(r.stdout, r'peer-dot +dot +reachable +\d+\.\d ms')
+        self.assertRegex(r.stdout, r'Cache +\d+ entries')
+        r = self.ctl('--json', 'dns', 'status')
+        self.assertEqual(json.loads(r.stdout)['listen'], [f'{LISTEN}:53'])
+        r = self.ctl('dns', 'query', 'mixed.test')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r'^mixed\.test\. \d+ A 203\.0\.113\.9\n;; NOERROR in ')
+        r = self.ctl('dns', 'query', 'ads.test', 'AAAA')
+        self.assertIn(';; NXDOMAIN', r.stdout)
+        self.assertIn(";; blocked: global endpoints rule 2 '- .ads.test'", r.stdout)
+        r = self.ctl('dns', 'query', 'www.test', 'NOPE')
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("'NOPE' is not a DNS record type", r.stderr)
+        r = self.ctl('dns', 'flush')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r'^flushed \d+ cache entries$')
+        r = self.ctl('dns', 'query')
+        self.assertEqual(r.returncode, 2)
 
     def test_zz_chain_removed_on_exit(self):
         nat = self.sb.client_run(['iptables-save', '-t', 'nat'], timeout=20).stdout
