@@ -120,6 +120,10 @@ test_shipped (void)
   g_assert_true (pc_intel_match (intel, "ads", "stats.g.doubleclick.net", NULL, NULL));
   g_assert_false (pc_intel_match (intel, "TRAC", "stats.g.doubleclick.net", NULL, NULL));
   g_assert_true (pc_intel_match (intel, "TRAC", "www.google-analytics.com", NULL, NULL));
+  /* a tracker's collection host, not the dashboard its customers sign in to */
+  g_assert_true (pc_intel_match (intel, "TRAC", "api-js.mixpanel.com", NULL, NULL));
+  g_assert_false (pc_intel_match (intel, "TRAC", "mixpanel.com", NULL, NULL));
+  g_assert_false (pc_intel_match (intel, "TRAC", "one.newrelic.com", NULL, NULL));
   g_assert_true (pc_intel_match (intel, "DNS-BYPASS", "dns.google", NULL, NULL));
   g_assert_true (pc_intel_match (intel, "MAL", "malware.testing.google.test", NULL, NULL));
   g_assert_true (pc_intel_match (intel, "MAL", "testsafebrowsing.appspot.com", NULL, NULL));

@@ -128,7 +128,7 @@ class ShippedDefaultsTests(ResolverCase):
         # what a user sees
         r = self.sb.client_run([CTL, 'lists'], cgroup=False, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
-        for row in (r'ads +ADS +16 ', r'trac +TRAC +13 ', r'mal +MAL +5 ', r'phish +PHISH +3 ',
+        for row in (r'ads +ADS +16 ', r'trac +TRAC +18 ', r'mal +MAL +5 ', r'phish +PHISH +3 ',
                     r'p2p +P2P +8 '):
             self.assertRegex(r.stdout, row)
         r = self.sb.client_run([CTL, 'config', 'get', 'filter-lists'], cgroup=False, timeout=30)
