@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "pc-application.h"
+#include "pc-prompt-manager.h"
 #include "pc-test-hook.h"
 #include "pc-window.h"
 
@@ -26,6 +27,9 @@ struct _PcApplication
   guint settings_changed_id;
   gint64 profiles_refreshed;
   PcTestHook *test_hook;
+  PcPromptManager *prompt_manager;
+  gboolean agent;      /* started with --agent: no window until activated again */
+  gboolean agent_held; /* the agent's hold on the application */
 };
 
 G_DEFINE_FINAL_TYPE (PcApplication, pc_application, ADW_TYPE_APPLICATION)
@@ -333,6 +337,7 @@ pc_application_startup (GApplication *app)
       g_signal_connect_object (pc_client_get_proxy (self->client), "settings-changed",
                                G_CALLBACK (settings_changed_cb), self, 0);
       name_owner_cb (G_OBJECT (pc_client_get_proxy (self->client)), NULL, self);
+      self->prompt_manager = pc_prompt_manager_new (GTK_APPLICATION (self), self->client);
       self->status_poll_id = g_timeout_add_seconds (5, status_poll_cb, self);
     }
 
@@ -345,14 +350,55 @@ pc_application_startup (GApplication *app)
     }
 }
 
+/* --agent (the session's autostart): the first instance stays in the background and shows
+ * prompts; when one runs already, nothing to do. Started plainly later, the same process
+ * opens the window. */
+static int
+pc_application_handle_local_options (GApplication *app, GVariantDict *options)
+{
+  PcApplication *self = PC_APPLICATION (app);
+  g_autoptr (GError) error = NULL;
+
+  if (!g_variant_dict_contains (options, "agent"))
+    return -1;
+  if (!g_application_register (app, NULL, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 1;
+    }
+  if (g_application_get_is_remote (app))
+    return 0;
+  self->agent = TRUE;
+  return -1;
+}
+
+static PcWindow *
+find_main_window (GtkApplication *app)
+{
+  for (GList *l = gtk_application_get_windows (app); l != NULL; l = l->next)
+    if (PC_IS_WINDOW (l->data))
+      return l->data;
+  return NULL;
+}
+
 static void
 pc_application_activate (GApplication *app)
 {
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
+  PcApplication *self = PC_APPLICATION (app);
+  PcWindow *window;
 
+  if (self->agent && !self->agent_held)
+    {
+      /* no window: the prompt agent runs until the session ends */
+      self->agent_held = TRUE;
+      g_application_hold (app);
+      g_message ("running as the session's prompt agent");
+      return;
+    }
+  window = find_main_window (GTK_APPLICATION (app));
   if (window == NULL)
-    window = GTK_WINDOW (pc_window_new (PC_APPLICATION (app)));
-  gtk_window_present (window);
+    window = pc_window_new (self);
+  gtk_window_present (GTK_WINDOW (window));
 }
 
 static void
@@ -365,6 +411,8 @@ pc_application_shutdown (GApplication *app)
   g_clear_handle_id (&self->profiles_later_id, g_source_remove);
   g_clear_handle_id (&self->settings_changed_id, g_source_remove);
   g_clear_pointer (&self->test_hook, pc_test_hook_free);
+  if (self->prompt_manager != NULL)
+    g_object_run_dispose (G_OBJECT (self->prompt_manager));
   G_APPLICATION_CLASS (pc_application_parent_class)->shutdown (app);
 }
 
@@ -373,6 +421,7 @@ pc_application_finalize (GObject *object)
 {
   PcApplication *self = PC_APPLICATION (object);
 
+  g_clear_object (&self->prompt_manager);
   g_clear_object (&self->live_model);
   g_clear_object (&self->client);
   g_clear_object (&self->settings);
@@ -415,6 +464,7 @@ pc_application_class_init (PcApplicationClass *klass)
   object_class->get_property = pc_application_get_property;
   app_class->startup = pc_application_startup;
   app_class->activate = pc_application_activate;
+  app_class->handle_local_options = pc_application_handle_local_options;
   app_class->shutdown = pc_application_shutdown;
 
   properties[PROP_HELPER_STATE] = g_param_spec_int ("helper-state", NULL, NULL, 0, G_MAXINT,
@@ -432,6 +482,13 @@ pc_application_class_init (PcApplicationClass *klass)
 static void
 pc_application_init (PcApplication *self)
 {
+  static const GOptionEntry options[] = {
+    { "agent", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE, NULL,
+      N_ ("Show connection prompts in the background, without a window"), NULL },
+    { NULL },
+  };
+
+  g_application_add_main_option_entries (G_APPLICATION (self), options);
   self->cancellable = g_cancellable_new ();
   self->live_model = pc_live_model_new ();
   self->state = PC_HELPER_STATE_CONNECTING;
@@ -441,6 +498,12 @@ PcClient *
 pc_application_get_client (PcApplication *self)
 {
   return self->client;
+}
+
+PcPromptManager *
+pc_application_get_prompt_manager (PcApplication *self)
+{
+  return self->prompt_manager;
 }
 
 PcLiveModel *

@@ -5,6 +5,7 @@
 
 #include "pc-client.h"
 #include "pc-live-model.h"
+#include "pc-prompt-manager.h"
 
 G_BEGIN_DECLS
 
@@ -26,6 +27,8 @@ PcApplication *pc_application_new (void);
 /* NULL when there is no system bus */
 PcClient *pc_application_get_client (PcApplication *self);
 PcLiveModel *pc_application_get_live_model (PcApplication *self);
+/* The prompt agent (NULL when there is no system bus) */
+PcPromptManager *pc_application_get_prompt_manager (PcApplication *self);
 PcHelperState pc_application_get_helper_state (PcApplication *self);
 gboolean pc_application_get_helper_available (PcApplication *self);
 /* what is wrong and what to do; NULL when all is well */

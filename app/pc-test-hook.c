@@ -19,6 +19,11 @@
  *   bandwidth-range N        Bandwidth page: 0 live, 1 last 24 hours, 2 last 30 days
  *   size WIDTH HEIGHT        resize the window
  *   bench-feed N             add N synthetic connections to the live model in one batch
+ *   prompts                  the pending prompts the app knows, what each popup shows (JSON)
+ *   prompt-set ID KEY VALUE  a popup's choice: scope, lifetime, minutes, details (true/false)
+ *   prompt-click ID allow|block   activate a popup's button (refused while insensitive)
+ *   prompt-close ID          the popup's close button ("decide later")
+ *   prompt-screenshot ID PATH     a popup as PNG
  *   bench-run SECONDS RATE   RATE synthetic connection events a second (half new, half byte
  *                            updates) in batches every 100 ms, as the helper sends them, while
  *                            the window draws every frame; answers frame-time percentiles (ms:
@@ -37,6 +42,7 @@
 #include "pc-bandwidth-graph.h"
 #include "pc-history-page.h"
 #include "pc-monitor-page.h"
+#include "pc-prompt-manager.h"
 #include "pc-settings-view.h"
 #include "pc-window.h"
 
@@ -57,14 +63,13 @@ struct _PcTestHook
 static PcWindow *
 window (void)
 {
-  GtkWindow *w = gtk_application_get_active_window (GTK_APPLICATION (g_application_get_default ()));
+  GList *list = gtk_application_get_windows (GTK_APPLICATION (g_application_get_default ()));
 
-  if (w == NULL)
-    {
-      GList *list = gtk_application_get_windows (GTK_APPLICATION (g_application_get_default ()));
-      w = list ? list->data : NULL;
-    }
-  return PC_IS_WINDOW (w) ? PC_WINDOW (w) : NULL;
+  /* the main window, not a prompt popup */
+  for (GList *l = list; l != NULL; l = l->next)
+    if (PC_IS_WINDOW (l->data))
+      return l->data;
+  return NULL;
 }
 
 static char *
@@ -124,9 +129,8 @@ dump (PcWindow *win)
 }
 
 static char *
-screenshot (PcWindow *win, const char *path)
+screenshot (GtkWidget *widget, const char *path)
 {
-  GtkWidget *widget = GTK_WIDGET (win);
   g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
   int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
   GtkSnapshot *snapshot = gtk_snapshot_new ();
@@ -394,6 +398,52 @@ shown_settings_view (PcWindow *win)
   return PC_SETTINGS_VIEW (pc_window_get_page_widget (win, "settings"));
 }
 
+/* ---- prompts (they work without the main window: the agent has none) --------------------- */
+
+static char *
+prompt_command (const char *cmd, const char *arg)
+{
+  PcPromptManager *manager
+      = pc_application_get_prompt_manager (PC_APPLICATION (g_application_get_default ()));
+  g_auto (GStrv) args = g_strsplit (arg, " ", 3);
+  PcPromptWindow *popup;
+
+  if (manager == NULL)
+    return g_strdup ("error: no prompt manager (no system bus?)");
+  if (g_str_equal (cmd, "prompts"))
+    return to_json (g_variant_new_parsed ("{'registered': <%b>, 'prompts': <%@aa{sv}>}",
+                                          pc_prompt_manager_is_registered (manager),
+                                          pc_prompt_manager_dump (manager)));
+  popup = args[0] != NULL ? pc_prompt_manager_get_window (manager, args[0]) : NULL;
+  if (popup == NULL)
+    return g_strdup_printf ("error: no popup for prompt %s", arg);
+  if (g_str_equal (cmd, "prompt-set") && args[1] != NULL && args[2] != NULL)
+    return g_strdup (pc_prompt_window_test_set (popup, args[1], args[2]) ? "ok"
+                                                                         : "error: bad choice");
+  if (g_str_equal (cmd, "prompt-click") && args[1] != NULL)
+    {
+      GtkWidget *button = pc_prompt_window_get_button (popup, args[1]);
+
+      if (button == NULL)
+        return g_strdup ("error: prompt-click ID allow|block");
+      if (!gtk_widget_get_visible (GTK_WIDGET (popup)))
+        return g_strdup ("error: the popup is hidden");
+      if (!gtk_widget_is_sensitive (button))
+        return g_strdup ("error: the button is insensitive");
+      /* as a click: the button's own "clicked" and its action */
+      gtk_widget_activate (button);
+      return g_strdup ("ok");
+    }
+  if (g_str_equal (cmd, "prompt-close"))
+    {
+      gtk_window_close (GTK_WINDOW (popup));
+      return g_strdup ("ok");
+    }
+  if (g_str_equal (cmd, "prompt-screenshot") && args[1] != NULL)
+    return screenshot (GTK_WIDGET (popup), args[1]);
+  return g_strdup_printf ("error: bad command %s %s", cmd, arg);
+}
+
 static char *
 run (GSocketConnection *connection, const char *line)
 {
@@ -402,12 +452,14 @@ run (GSocketConnection *connection, const char *line)
   const char *arg = argv[1] ? argv[1] : "";
   PcWindow *win = window ();
 
+  if (g_str_has_prefix (cmd, "prompt"))
+    return prompt_command (cmd, arg);
   if (win == NULL)
     return g_strdup ("error: no window");
   if (g_str_equal (cmd, "dump"))
     return dump (win);
   if (g_str_equal (cmd, "screenshot"))
-    return screenshot (win, arg);
+    return screenshot (GTK_WIDGET (win), arg);
   if (g_str_equal (cmd, "scheme"))
     {
       AdwStyleManager *manager = adw_style_manager_get_default ();
