@@ -173,6 +173,7 @@ test_defaults_and_sources (Fixture *f, gconstpointer data)
     { "block-reaction", "'reject'" },
     { "prompt-timeout", "uint32 60" },
     { "prompt-default", "'block'" },
+    { "prompt-inbound", "false" },
     { "dns-resolver", "true" },
     { "dns-servers", "['system']" },
     { "dns-listen", "['127.0.0.17:53', '[::1]:53']" },
@@ -748,6 +749,40 @@ test_bad_admin_file_at_start (Fixture *f, gconstpointer data)
   g_assert_cmpstr (g_variant_get_string (v, NULL), ==, "allow");
 }
 
+/* With default-action=prompt, incoming connections prompt only when prompt-inbound is on;
+ * else prompt-default decides them at once. Outgoing ones prompt either way. */
+static void
+test_inbound_prompts (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  PcDecision d;
+
+  g_assert_true (pc_policy_manager_set_global (f->pm, "default-action",
+                                               g_variant_new_string ("prompt"), &error));
+  g_assert_no_error (error);
+  decide (f->pm, NULL, "10.0.0.5", IPPROTO_TCP, 22, PC_DIR_INBOUND, &d);
+  g_assert_false (d.prompt);
+  g_assert_cmpint (d.verdict, ==, PC_VERDICT_BLOCK);
+  g_assert_cmpstr (d.reason, ==,
+                   "default action: prompt (inbound prompts off, prompt-default block)");
+  decide (f->pm, NULL, "10.0.0.5", IPPROTO_TCP, 22, PC_DIR_OUTBOUND, &d);
+  g_assert_true (d.prompt);
+
+  g_assert_true (pc_policy_manager_set_global (f->pm, "prompt-default",
+                                               g_variant_new_string ("allow"), &error));
+  decide (f->pm, NULL, "10.0.0.5", IPPROTO_TCP, 22, PC_DIR_INBOUND, &d);
+  g_assert_false (d.prompt);
+  g_assert_cmpint (d.verdict, ==, PC_VERDICT_ALLOW);
+
+  g_assert_true (
+      pc_policy_manager_set_global (f->pm, "prompt-inbound", g_variant_new_boolean (TRUE), &error));
+  g_assert_no_error (error);
+  decide (f->pm, NULL, "10.0.0.5", IPPROTO_TCP, 22, PC_DIR_INBOUND, &d);
+  g_assert_true (d.prompt);
+  g_assert_cmpuint (d.prompt_timeout, ==, 60);
+  g_assert_cmpstr (d.reason, ==, "default action: prompt (no prompt agent, allowed)");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -760,6 +795,7 @@ main (int argc, char **argv)
   ADD ("/policy/scopes", test_scopes);
   ADD ("/policy/persistence", test_persistence);
   ADD ("/policy/temporary-rules", test_temporary_rules);
+  ADD ("/policy/inbound-prompts", test_inbound_prompts);
   ADD ("/policy/json-roundtrip", test_json_roundtrip);
   ADD ("/policy/corrupt-database", test_corrupt_database);
   ADD ("/policy/bad-admin-file-at-start", test_bad_admin_file_at_start);

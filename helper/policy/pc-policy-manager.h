@@ -10,8 +10,8 @@
  *
  * Setting values (the keys of DESIGN.md "Settings"):
  *   default-action, block-reaction, fail-mode, prompt-default: "s" (enumerations)
- *   block-localhost, block-lan, block-internet, block-p2p, block-inbound, dns-block-rebinding,
- *   history, bandwidth: "b"
+ *   block-localhost, block-lan, block-internet, block-p2p, block-inbound, prompt-inbound,
+ *   dns-block-rebinding, history, bandwidth: "b"
  *   prompt-timeout, history-keep-days: "u"
  *   endpoints, inbound-endpoints, filter-lists, dns-servers: "as"
  * Errors: PC_ERROR_INVALID_SETTING (unknown key, wrong type, bad value), PC_ERROR_INVALID_RULE

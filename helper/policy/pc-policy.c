@@ -172,9 +172,11 @@ pc_policy_decide (PcSettings *settings, const PcDecisionInput *input, PcDecision
           return;
         }
 
-  /* 5. The default action. */
+  /* 5. The default action. Incoming connections prompt only when prompt-inbound is on
+   * (opt-in: a listening service would otherwise ask for every scanner that knocks); else
+   * prompt-default decides them at once. */
   out->kind = PC_REASON_DEFAULT;
-  out->prompt = eff->default_action == PC_DEFAULT_PROMPT;
+  out->prompt = eff->default_action == PC_DEFAULT_PROMPT && (!inbound || eff->prompt_inbound);
   out->prompt_timeout = eff->prompt_timeout;
   switch (eff->default_action)
     {
@@ -192,7 +194,11 @@ pc_policy_decide (PcSettings *settings, const PcDecisionInput *input, PcDecision
             = eff->prompt_default == PC_DEFAULT_ALLOW ? PC_VERDICT_ALLOW : PC_VERDICT_BLOCK;
         break;
     }
-  if (eff->default_action == PC_DEFAULT_PROMPT)
+  if (eff->default_action == PC_DEFAULT_PROMPT && !out->prompt)
+    snprintf (out->reason, sizeof out->reason,
+              "default action: prompt (inbound prompts off, prompt-default %s)",
+              out->verdict == PC_VERDICT_ALLOW ? "allow" : "block");
+  else if (eff->default_action == PC_DEFAULT_PROMPT)
     snprintf (out->reason, sizeof out->reason, "default action: prompt (no prompt agent, %s)",
               out->verdict == PC_VERDICT_ALLOW ? "allowed" : "blocked");
   else

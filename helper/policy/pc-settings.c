@@ -40,6 +40,7 @@ static const PcKeyInfo key_info[PC_N_KEYS] = {
   [PC_KEY_BLOCK_REACTION] = { "block-reaction", "s", "'reject'", block_reaction_names },
   [PC_KEY_PROMPT_TIMEOUT] = { "prompt-timeout", "u", "uint32 60", NULL, 1, 3600 },
   [PC_KEY_PROMPT_DEFAULT] = { "prompt-default", "s", "'block'", prompt_default_names },
+  [PC_KEY_PROMPT_INBOUND] = { "prompt-inbound", "b", "false" },
   [PC_KEY_DNS_RESOLVER] = { "dns-resolver", "b", "true" },
   [PC_KEY_DNS_SERVERS] = { "dns-servers", "as", "['system']" },
   [PC_KEY_DNS_LISTEN] = { "dns-listen", "as", "['127.0.0.17:53', '[::1]:53']" },
@@ -270,6 +271,7 @@ settings_compile (PcSettings *self)
   self->block_p2p = g_variant_get_boolean (v[PC_KEY_BLOCK_P2P]);
   self->block_inbound = g_variant_get_boolean (v[PC_KEY_BLOCK_INBOUND]);
   self->prompt_timeout = g_variant_get_uint32 (v[PC_KEY_PROMPT_TIMEOUT]);
+  self->prompt_inbound = g_variant_get_boolean (v[PC_KEY_PROMPT_INBOUND]);
   self->filter_lists = g_variant_dup_strv (v[PC_KEY_FILTER_LISTS], NULL);
   self->dns_resolver = g_variant_get_boolean (v[PC_KEY_DNS_RESOLVER]);
   self->dns_servers = g_variant_dup_strv (v[PC_KEY_DNS_SERVERS], NULL);

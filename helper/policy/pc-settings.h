@@ -54,6 +54,7 @@ typedef enum
   PC_KEY_BLOCK_REACTION,
   PC_KEY_PROMPT_TIMEOUT,
   PC_KEY_PROMPT_DEFAULT,
+  PC_KEY_PROMPT_INBOUND,
   PC_KEY_DNS_RESOLVER,
   PC_KEY_DNS_SERVERS,
   PC_KEY_DNS_LISTEN,
@@ -87,6 +88,7 @@ typedef struct
   gboolean block_inbound;
   PcDefaultAction prompt_default; /* allow or block: an unanswered prompt */
   guint prompt_timeout;           /* seconds */
+  gboolean prompt_inbound;        /* inbound flows may prompt too (else prompt-default) */
   char **filter_lists;            /* list ids, never NULL */
   /* the local resolver (global only: profile overrides of these are not used) */
   gboolean dns_resolver;

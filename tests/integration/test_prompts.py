@@ -10,7 +10,8 @@ import threading
 import time
 import unittest
 
-from pctest import BUILD_DIR, CLIENT_TOOL, PYTHON, SOURCE_DIR, client_tool, pcsandbox, require_root
+from pctest import (BUILD_DIR, CLIENT_TOOL, PYTHON, SOURCE_DIR, apply_settings, client_tool,
+                    pcsandbox, require_root)
 
 POLICY = os.path.join(SOURCE_DIR, 'data', 'org.portcullis.Portcullis1.policy')
 AGENT = os.path.join(SOURCE_DIR, 'tests', 'integration', 'pcagent.py')
@@ -172,6 +173,50 @@ class PromptTests(unittest.TestCase):
         out, _ = holder.communicate(timeout=20)
         holder.stdout.close()
         self.assertTrue(json.loads(out.splitlines()[-1])['ok'])
+
+    def test_inbound_prompts_only_when_enabled(self):
+        self.agent = Agent(self.sb, '--answer', 'allow:port:once', '--delay', '0.3')
+        listener = self.sb.client([PYTHON, CLIENT_TOOL, 'listen', '2300', '--count', '5'],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            self.assertIn('listening', listener.stdout.readline())
+
+            def knock():
+                r = self.sb.peer_run([PYTHON, CLIENT_TOOL, 'tcp', pcsandbox.CLIENT_V4, '2300',
+                                      '--send', 'hello', '--timeout', '10'], timeout=30)
+                return json.loads(r.stdout.splitlines()[-1])
+
+            def inbound(l):
+                return 'prompt' in l and l['prompt']['connection']['direction'] == 'inbound'
+            # off (the default): prompt-default (block) decides at once, nobody is asked
+            r = knock()
+            self.assertFalse(r['ok'], r)
+            self.assertEqual(r['error'], 'ConnectionRefusedError')
+            self.assertLess(r['seconds'], 1.0)
+            time.sleep(0.3)
+            self.assertFalse([l for l in self.agent.lines if inbound(l)], self.agent.lines)
+            conns = json.loads(self.sb.client_run([CTL, '--json', 'connections'],
+                                                  cgroup=False).stdout)
+            c = [c for c in conns if c['direction'] == 'inbound' and c['local-port'] == 2300][-1]
+            self.assertEqual(c['reason'],
+                             'default action: prompt (inbound prompts off, prompt-default block)')
+            # on: the new connection to the listener waits for the agent's answer
+            apply_settings(self.sb, SETTINGS + 'prompt-inbound=true\n')
+            r = knock()
+            self.assertTrue(r['ok'], r)
+            self.assertGreater(r['seconds'], 0.25)
+            prompt = self.agent.wait(inbound)['prompt']
+            c = prompt['connection']
+            self.assertEqual(c['local-port'], 2300)
+            self.assertEqual(c['remote-address'], P4)
+            self.assertEqual(c['pid'], listener.pid)  # the listening program is asked about
+            answered = self.agent.wait(lambda l: l.get('answered') == prompt['id'])
+            self.assertTrue(answered['ok'], answered)
+        finally:
+            listener.kill()
+            listener.wait()
+            listener.stdout.close()
+            apply_settings(self.sb, SETTINGS)
 
 
 if __name__ == '__main__':
