@@ -128,8 +128,9 @@ dump (PcWindow *win)
   return to_json (g_variant_builder_end (&b));
 }
 
+/* NULL while the widget has nothing to draw yet (a resize not laid out, no frame since) */
 static char *
-screenshot (GtkWidget *widget, const char *path)
+try_screenshot (GtkWidget *widget, const char *path)
 {
   g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
   int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
@@ -140,12 +141,66 @@ screenshot (GtkWidget *widget, const char *path)
   gdk_paintable_snapshot (paintable, snapshot, width, height);
   node = gtk_snapshot_free_to_node (snapshot);
   if (node == NULL)
-    return g_strdup ("error: nothing to draw");
+    return NULL;
   texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (widget)), node,
                                          &GRAPHENE_RECT_INIT (0, 0, (float)width, (float)height));
   if (!gdk_texture_save_to_png (texture, path))
     return g_strdup_printf ("error: cannot write %s", path);
   return g_strdup ("ok");
+}
+
+typedef struct
+{
+  GSocketConnection *connection;
+  char *path;
+  guint frames;
+} Shot;
+
+static void
+answer_later (GSocketConnection *connection, const char *answer)
+{
+  g_autofree char *out = g_strconcat (answer, "\n", NULL);
+
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)), out,
+                             strlen (out), NULL, NULL, NULL);
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+}
+
+static gboolean
+shot_tick_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer user_data)
+{
+  Shot *shot = user_data;
+  g_autofree char *answer = try_screenshot (widget, shot->path);
+
+  if (answer == NULL && ++shot->frames < 120)
+    {
+      gtk_widget_queue_draw (widget);
+      return G_SOURCE_CONTINUE;
+    }
+  answer_later (shot->connection, answer != NULL ? answer : "error: nothing to draw");
+  g_object_unref (shot->connection);
+  g_free (shot->path);
+  g_free (shot);
+  return G_SOURCE_REMOVE;
+}
+
+/* The widget as PNG; when a frame is still due (e.g. just after a resize), after it. */
+static char *
+screenshot (GSocketConnection *connection, GtkWidget *widget, const char *path)
+{
+  char *answer = try_screenshot (widget, path);
+  Shot *shot;
+
+  if (answer != NULL)
+    return answer;
+  if (!gtk_widget_get_mapped (widget))
+    return g_strdup ("error: nothing to draw (not shown)");
+  shot = g_new0 (Shot, 1);
+  shot->connection = g_object_ref (connection);
+  shot->path = g_strdup (path);
+  gtk_widget_add_tick_callback (widget, shot_tick_cb, shot, NULL);
+  gtk_widget_queue_draw (widget);
+  return NULL; /* answered from the frame clock */
 }
 
 /* ---- benchmark --------------------------------------------------------------------------- */
@@ -401,7 +456,7 @@ shown_settings_view (PcWindow *win)
 /* ---- prompts (they work without the main window: the agent has none) --------------------- */
 
 static char *
-prompt_command (const char *cmd, const char *arg)
+prompt_command (GSocketConnection *connection, const char *cmd, const char *arg)
 {
   PcPromptManager *manager
       = pc_application_get_prompt_manager (PC_APPLICATION (g_application_get_default ()));
@@ -440,7 +495,7 @@ prompt_command (const char *cmd, const char *arg)
       return g_strdup ("ok");
     }
   if (g_str_equal (cmd, "prompt-screenshot") && args[1] != NULL)
-    return screenshot (GTK_WIDGET (popup), args[1]);
+    return screenshot (connection, GTK_WIDGET (popup), args[1]);
   return g_strdup_printf ("error: bad command %s %s", cmd, arg);
 }
 
@@ -453,13 +508,13 @@ run (GSocketConnection *connection, const char *line)
   PcWindow *win = window ();
 
   if (g_str_has_prefix (cmd, "prompt"))
-    return prompt_command (cmd, arg);
+    return prompt_command (connection, cmd, arg);
   if (win == NULL)
     return g_strdup ("error: no window");
   if (g_str_equal (cmd, "dump"))
     return dump (win);
   if (g_str_equal (cmd, "screenshot"))
-    return screenshot (GTK_WIDGET (win), arg);
+    return screenshot (connection, GTK_WIDGET (win), arg);
   if (g_str_equal (cmd, "scheme"))
     {
       AdwStyleManager *manager = adw_style_manager_get_default ();

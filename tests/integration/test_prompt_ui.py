@@ -315,6 +315,7 @@ class PromptUiTests(unittest.TestCase):
         self.ok(f'prompt-set {pid} scope port')
         self.ok(f'prompt-set {pid} lifetime minutes')
         self.ok(f'prompt-set {pid} minutes 5')
+        self.ok(f'prompt-screenshot {pid} {os.path.join(SHOTS, "prompt-popup-compact.png")}')
         self.ok(f'prompt-set {pid} details true')
         self.wait(lambda: self.shown(pid)[0]['allow-sensitive'], 'Allow to become clickable')
         time.sleep(0.5)  # a frame with the expander open
