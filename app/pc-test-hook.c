@@ -16,6 +16,9 @@
  *                            page when shown, else Settings); KEY add-rule adds a rule
  *   popup ID                 open a connection's context menu
  *   history-search TEXT      search the History page
+ *   history-filter KEY VALUE History's filters: app ID, verdict allowed|blocked, direction
+ *                            out|in, time hour|day|week|month (an empty VALUE: all)
+ *   dialog-response RESPONSE answer the open message dialog (e.g. delete, cancel)
  *   bandwidth-range N        Bandwidth page: 0 live, 1 last 24 hours, 2 last 30 days
  *   size WIDTH HEIGHT        resize the window
  *   bench-feed N             add N synthetic connections to the live model in one batch
@@ -80,9 +83,26 @@ to_json (GVariant *value)
   return json_gvariant_serialize_data (owned, NULL);
 }
 
+/* The message dialog the app shows (a confirmation), if any. */
+static AdwMessageDialog *
+open_dialog (void)
+{
+  g_autoptr (GListModel) toplevels = g_object_ref (gtk_window_get_toplevels ());
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GtkWidget) w = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (w))
+        return ADW_MESSAGE_DIALOG (w);
+    }
+  return NULL;
+}
+
 static char *
 dump (PcWindow *win)
 {
+  AdwMessageDialog *dialog = open_dialog ();
   GVariantBuilder b;
   const char *title = NULL, *detail = NULL;
   gboolean shown = pc_window_get_banner (win, &title, &detail);
@@ -94,6 +114,10 @@ dump (PcWindow *win)
   g_variant_builder_add (&b, "{sv}", "page", g_variant_new_string (pc_window_get_page (win)));
   g_variant_builder_add_parsed (&b, "{'banner', <{'shown': <%b>, 'title': <%s>, 'detail': <%s>}>}",
                                 shown, title, detail);
+  g_variant_builder_add_parsed (&b, "{'dialog', <{'shown': <%b>, 'heading': <%s>, 'body': <%s>}>}",
+                                dialog != NULL,
+                                dialog ? adw_message_dialog_get_heading (dialog) ?: "" : "",
+                                dialog ? adw_message_dialog_get_body (dialog) ?: "" : "");
   g_variant_builder_add (&b, "{sv}", "helper-state",
                          g_variant_new_int32 (pc_application_get_helper_state (app)));
   g_variant_builder_add (
@@ -546,6 +570,28 @@ run (GSocketConnection *connection, const char *line)
       pc_history_page_search (PC_HISTORY_PAGE (pc_window_get_page_widget (win, "history")), arg);
       return g_strdup ("ok");
     }
+  if (g_str_equal (cmd, "history-filter"))
+    {
+      g_auto (GStrv) kv = g_strsplit (arg, " ", 2);
+
+      if (kv[0] == NULL || kv[0][0] == '\0')
+        return g_strdup ("error: history-filter KEY VALUE");
+      return g_strdup (
+          pc_history_page_set_filter (PC_HISTORY_PAGE (pc_window_get_page_widget (win, "history")),
+                                      kv[0], kv[1] ? kv[1] : "")
+              ? "ok"
+              : "error: no such filter or choice");
+    }
+  if (g_str_equal (cmd, "dialog-response"))
+    {
+      AdwMessageDialog *dialog = open_dialog ();
+
+      if (dialog == NULL)
+        return g_strdup ("error: no dialog");
+      adw_message_dialog_response (dialog, arg);
+      gtk_window_close (GTK_WINDOW (dialog));
+      return g_strdup ("ok");
+    }
   if (g_str_equal (cmd, "popup"))
     return g_strdup (
         pc_monitor_page_popup_menu (PC_MONITOR_PAGE (pc_window_get_page_widget (win, "monitor")),
@@ -576,7 +622,7 @@ run (GSocketConnection *connection, const char *line)
       g_auto (GStrv) parts = g_strsplit (arg, " ", 2);
       g_autoptr (GVariant) param = NULL;
       g_autoptr (GError) error = NULL;
-      const char *pages[] = { "monitor", "apps", "settings", NULL };
+      const char *pages[] = { "monitor", "apps", "settings", "history", NULL };
 
       if (parts[0] == NULL || parts[0][0] == '\0')
         return g_strdup ("error: action NAME [GVARIANT]");

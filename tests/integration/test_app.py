@@ -78,7 +78,8 @@ class AppTests(unittest.TestCase):
         cls.sb = pcsandbox.Sandbox(
             BUILD_DIR, polkit_policies=[POLICY],
             servers_args=['--static-dir', cls.served, '--static-rate', str(LISTS_RATE)],
-            settings=f'[global]\ndefault-action=allow\nlists-url=http://{PUB4}/static/\n'
+            settings=f'[global]\ndefault-action=allow\nendpoints=- {P4} tcp/7;\n'
+                     f'lists-url=http://{PUB4}/static/\n'
                      f'lists-keys={cls.keys}\nlists-update-interval=0\n',
             log_dir=os.environ.get('PC_APP_TEST_LOGS'))
         cls.sb.start()
@@ -420,6 +421,80 @@ class AppTests(unittest.TestCase):
         self.shoot('history')
         self.ok('history-search nosuchhost')
         self.wait(lambda d: d['history']['state'] == 'empty', 'the empty search result')
+
+    def history_shows(self, pred, what, timeout=20):
+        """Searches again until the History page's rows satisfy pred (the helper writes its
+        history in batches); returns the page's dump."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.ok('history-search ')
+            time.sleep(0.5)
+            h = self.dump()['history']
+            if pred(h):
+                return h
+            self.assertLess(time.monotonic(), deadline, f'{what}: {json.dumps(h)[:3000]}\n'
+                            f"portcullisctl history: {self.ctl('--json', 'history')[:3000]}")
+
+    def test_5c_history_filters_and_delete(self):
+        self.page('history')
+        for key in ('app', 'verdict', 'direction', 'time'):
+            self.ok(f'history-filter {key} ')
+        # an allowed connection of curl, and a blocked one (the administrator's rule)
+        self.assertEqual(self.curl('/bytes/777').returncode, 0)
+        self.assertFalse(pctest.client_tool(self.sb, 'tcp', P4, 7)['ok'])
+        h = self.history_shows(lambda h: [r for r in h['rows'] if r['verdict'] == 'block'
+                                          and r['port'] == 'tcp/7']
+                               and [r for r in h['rows'] if r['verdict'] == 'allow'
+                                    and r['port'] == 'tcp/8080'],
+                               'the blocked and the allowed connection in the history')
+        curl_app = [r for r in h['rows'] if r['port'] == 'tcp/8080'][0]['app']
+        self.assertIn('Domains: ', h['domain-counts'])
+        self.assertIn('Apps: ', h['counts'])
+        # verdict
+        self.ok('history-filter verdict blocked')
+        h = self.wait(lambda d: d['history']['rows'] and all(r['verdict'] == 'block'
+                      for r in d['history']['rows']) and d['history'], 'only blocked rows')
+        self.ok('history-filter verdict allowed')
+        self.wait(lambda d: d['history']['rows'] and all(r['verdict'] == 'allow'
+                  for r in d['history']['rows']), 'only allowed rows')
+        self.ok('history-filter verdict ')
+        # app: the app filter offers the history's apps
+        self.wait(lambda d: curl_app in d['history']['app-choices'], 'curl in the app filter')
+        self.ok(f'history-filter app {curl_app}')
+        h = self.wait(lambda d: d['history']['filter-app'] == curl_app and d['history']['rows']
+                      and all(r['app'] == curl_app for r in d['history']['rows'])
+                      and d['history'], "only curl's rows")
+        self.assertTrue(h['counts'].startswith('Apps: curl ('), h['counts'])
+        self.assertNotIn('tcp/7', [r['port'] for r in h['rows']])
+        # direction: curl made no incoming connection
+        self.ok('history-filter direction in')
+        self.wait(lambda d: d['history']['state'] == 'empty', 'no incoming connections of curl')
+        self.ok('history-filter direction out')
+        self.wait(lambda d: d['history']['rows'], 'the outgoing ones again')
+        # time: all of it happened in the last hour
+        self.ok('history-filter time hour')
+        self.wait(lambda d: d['history']['rows'], 'rows of the last hour')
+        self.shoot('history-filtered')
+        # delete asks first; Cancel keeps everything
+        self.ok('action history.delete')
+        d = self.wait(lambda d: d['dialog']['shown'] and d, 'the confirmation')
+        self.assertEqual(d['dialog']['heading'], 'Delete the History of the Last Hour?')
+        self.assertIn('curl', d['dialog']['body'])
+        self.ok('dialog-response cancel')
+        self.wait(lambda d: not d['dialog']['shown'], 'the dialog to close')
+        time.sleep(0.5)
+        self.assertTrue(json.loads(self.ctl('--json', 'history', '--app', curl_app)))
+        # Delete removes curl's connections of the last hour, and only those
+        other = [r for r in json.loads(self.ctl('--json', 'history')) if r['app'] != curl_app]
+        self.ok('action history.delete')
+        self.wait(lambda d: d['dialog']['shown'], 'the confirmation')
+        self.ok('dialog-response delete')
+        self.wait(lambda d: d['history']['state'] == 'empty', "curl's rows gone")
+        self.assertEqual(json.loads(self.ctl('--json', 'history', '--app', curl_app)), [])
+        left = [r for r in json.loads(self.ctl('--json', 'history')) if r['app'] != curl_app]
+        self.assertGreaterEqual(len(left), len(other))
+        for key in ('app', 'verdict', 'direction', 'time'):
+            self.ok(f'history-filter {key} ')
 
     def test_6_bandwidth_graph(self):
         self.page('bandwidth')
