@@ -159,30 +159,21 @@ show_counts (PcHistoryPage *self, GVariant *counts, gboolean domains)
   gtk_widget_set_visible (GTK_WIDGET (label), text->len > 0);
 }
 
+/* user_data: the label to show them in (apps or domains) */
 static void
 counts_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
-  PcHistoryPage *self = user_data;
+  GtkWidget *label = user_data;
   g_autoptr (GVariant) counts = NULL;
   g_autoptr (GError) error = NULL;
+  PcHistoryPage *self;
 
+  /* a cancelled call (the page went) touches nothing */
   if (!pc_dbus_portcullis1_call_count_history_finish (PC_DBUS_PORTCULLIS1 (source), &counts, res,
                                                       &error))
     return;
-  show_counts (self, counts, FALSE);
-}
-
-static void
-domain_counts_cb (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  PcHistoryPage *self = user_data;
-  g_autoptr (GVariant) counts = NULL;
-  g_autoptr (GError) error = NULL;
-
-  if (!pc_dbus_portcullis1_call_count_history_finish (PC_DBUS_PORTCULLIS1 (source), &counts, res,
-                                                      &error))
-    return;
-  show_counts (self, counts, TRUE);
+  self = PC_HISTORY_PAGE (gtk_widget_get_ancestor (label, PC_TYPE_HISTORY_PAGE));
+  show_counts (self, counts, label == GTK_WIDGET (self->domain_counts));
 }
 
 /* The app filter offers every app in the history (all of it, not only what matches). */
@@ -331,9 +322,9 @@ refresh (PcHistoryPage *self)
   pc_dbus_portcullis1_call_search_history (proxy, query (self, TRUE), self->cancellable, search_cb,
                                            self);
   pc_dbus_portcullis1_call_count_history (proxy, query (self, FALSE), "app", self->cancellable,
-                                          counts_cb, self);
+                                          counts_cb, self->counts);
   pc_dbus_portcullis1_call_count_history (proxy, query (self, FALSE), "domain", self->cancellable,
-                                          domain_counts_cb, self);
+                                          counts_cb, self->domain_counts);
   /* new apps may have come into the history */
   refresh_apps (self);
 }
