@@ -15,6 +15,7 @@
 #include <linux/socket.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 
 #include "pc-sock-shared.h"
 
@@ -36,6 +37,62 @@ struct
   __type (value, struct pc_bpf_owner);
 } pc_udp_flows SEC (".maps");
 
+/* Set by the helper before loading (read-only data, so the verifier prunes the task reads
+ * when it is off): whether the kernel lets these programs read the current task. */
+const volatile __u8 pc_task_info = 0;
+
+/* The few kernel fields read, relocated against the running kernel's BTF (CO-RE): no
+ * vmlinux.h at build time. */
+struct file;
+struct dentry;
+struct path
+{
+  struct dentry *dentry;
+} __attribute__ ((preserve_access_index));
+struct fs_struct
+{
+  struct path root;
+} __attribute__ ((preserve_access_index));
+struct mm_struct
+{
+  unsigned long arg_start;
+  unsigned long env_start;
+  struct file *exe_file;
+} __attribute__ ((preserve_access_index));
+struct task_struct
+{
+  struct mm_struct *mm;
+  struct fs_struct *fs;
+  struct task_struct *real_parent;
+  struct task_struct *group_leader;
+  int tgid;
+  __u64 self_exec_id;
+  __u64 parent_exec_id;
+  __u64 start_boottime;
+} __attribute__ ((preserve_access_index));
+
+/* Whether task still runs the image its parent runs (PC_BPF_OWNER_PARENT_IMAGE): then the
+ * helper takes the parent's identity instead of reading /proc for a process it never met. */
+static __always_inline int
+pc_runs_parent_image (struct task_struct *task, struct task_struct *parent)
+{
+  struct mm_struct *mm = BPF_CORE_READ (task, mm);
+  struct mm_struct *pmm = BPF_CORE_READ (parent, mm);
+
+  if (mm == NULL || pmm == NULL)
+    return 0;
+  /* exec_id: bumped by every exec; a child starts with parent_exec_id = the parent's. */
+  if (BPF_CORE_READ (task, self_exec_id) != BPF_CORE_READ (task, parent_exec_id)
+      || BPF_CORE_READ (parent, self_exec_id) != BPF_CORE_READ (task, parent_exec_id))
+    return 0;
+  /* Same file, same argument and environment areas (a reparented child has another parent),
+   * same root (flatpak identity lives there). */
+  return BPF_CORE_READ (mm, exe_file) == BPF_CORE_READ (pmm, exe_file)
+         && BPF_CORE_READ (mm, arg_start) == BPF_CORE_READ (pmm, arg_start)
+         && BPF_CORE_READ (mm, env_start) == BPF_CORE_READ (pmm, env_start)
+         && BPF_CORE_READ (task, fs, root.dentry) == BPF_CORE_READ (parent, fs, root.dentry);
+}
+
 static __always_inline void
 pc_fill_owner (struct pc_bpf_owner *o)
 {
@@ -47,7 +104,21 @@ pc_fill_owner (struct pc_bpf_owner *o)
   o->uid = (__u32)uid_gid;
   o->flags = 0;
   o->stamp = bpf_ktime_get_ns ();
+  o->cgroup_id = bpf_get_current_cgroup_id ();
   bpf_get_current_comm (o->comm, sizeof o->comm);
+  if (pc_task_info)
+    {
+      struct task_struct *task = (struct task_struct *)bpf_get_current_task ();
+      struct task_struct *parent = BPF_CORE_READ (task, group_leader, real_parent);
+
+      o->task_info = 1;
+      o->start_ns = BPF_CORE_READ (task, group_leader, start_boottime);
+      o->ppid = BPF_CORE_READ (parent, tgid);
+      o->exec_id = BPF_CORE_READ (task, self_exec_id);
+      o->parent_exec_id = BPF_CORE_READ (task, parent_exec_id);
+      if (pc_runs_parent_image (task, parent))
+        o->flags |= PC_BPF_OWNER_PARENT_IMAGE;
+    }
 }
 
 /* Recording in process context only: a socket passed to another process (fd passing, fork) is

@@ -4,6 +4,7 @@
 #define G_LOG_DOMAIN "portcullis-attrib"
 
 #include <errno.h>
+#include <signal.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
@@ -382,6 +383,66 @@ test_gone (void)
   g_assert_null (p);
 }
 
+/* A pid that calls exec keeps its start time; its arguments move (what the attribution
+ * cache checks without BPF), and a forked record copies its parent's identity. */
+static void
+test_exec_marks (void)
+{
+  g_autoptr (PcProcess) before = NULL;
+  g_autoptr (PcProcess) after = NULL;
+  g_autoptr (PcProcess) forked = NULL;
+  guint64 start1, arg1, start2 = 0, arg2 = 0;
+  int go[2];
+  pid_t pid;
+  char c = 'x';
+
+  g_assert_cmpint (pipe (go), ==, 0);
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      close (go[1]);
+      if (read (go[0], &c, 1) == 1)
+        execl ("/bin/sleep", "sleep", "5", (char *)NULL);
+      _exit (1);
+    }
+  close (go[0]);
+  before = pc_process_read (pid, NULL);
+  g_assert_nonnull (before);
+  g_assert_true (pc_process_read_marks (pid, &start1, &arg1));
+  g_assert_cmpuint (start1, ==, before->start_time);
+  g_assert_cmpuint (arg1, ==, before->arg_start);
+  g_assert_cmpuint (arg1, !=, 0);
+
+  forked = pc_process_new_forked (before, 4242, 1000, "worker", 77);
+  g_assert_cmpint (forked->pid, ==, 4242);
+  g_assert_cmpint (forked->ppid, ==, pid);
+  g_assert_cmpint (forked->uid, ==, 1000);
+  g_assert_cmpstr (forked->comm, ==, "worker");
+  g_assert_cmpstr (forked->exe, ==, before->exe);
+  g_assert_cmpstr (forked->cmdline, ==, before->cmdline);
+  g_assert_cmpstr (forked->app_id, ==, before->app_id);
+  g_assert_cmpint (forked->kind, ==, before->kind);
+
+  g_assert_cmpint (write (go[1], &c, 1), ==, 1);
+  close (go[1]);
+  for (int i = 0; i < 500; i++)
+    {
+      g_clear_pointer (&after, pc_process_unref);
+      after = pc_process_read (pid, NULL);
+      if (after != NULL && g_strcmp0 (after->comm, "sleep") == 0)
+        break;
+      g_usleep (10000);
+    }
+  g_assert_nonnull (after);
+  g_assert_cmpstr (after->comm, ==, "sleep");
+  g_assert_true (pc_process_read_marks (pid, &start2, &arg2));
+  g_assert_cmpuint (start2, ==, start1);
+  g_assert_cmpuint (arg2, !=, arg1);
+  kill (pid, SIGKILL);
+  waitpid (pid, NULL, 0);
+}
+
 static void
 rm_rf (const char *path)
 {
@@ -412,6 +473,7 @@ main (int argc, char **argv)
   g_test_add_func ("/process/flatpak", test_flatpak);
   g_test_add_func ("/process/cgroup-unit", test_cgroup_unit);
   g_test_add_func ("/process/gone", test_gone);
+  g_test_add_func ("/process/exec-marks", test_exec_marks);
   ret = g_test_run ();
   rm_rf (tmpdir);
   return ret;

@@ -21,7 +21,8 @@
 struct _PcAttribBpf
 {
   struct pc_sock_bpf *skel;
-  GPtrArray *links; /* struct bpf_link *; destroying a link detaches its program */
+  gboolean task_info; /* the programs record parent and exec state (PC_BPF_OWNER_PARENT_IMAGE) */
+  GPtrArray *links;   /* struct bpf_link *; destroying a link detaches its program */
   int owners_fd;
   int udp_flows_fd;
 };
@@ -75,7 +76,29 @@ pc_attrib_bpf_new (const char *cgroup_path, GError **error)
       return NULL;
     }
 
-  self->skel = pc_sock_bpf__open_and_load ();
+  /* First with the reads of the current task (parent, exec state: they spare /proc reads for
+   * forked children), which need the kernel's BTF and a kernel that offers
+   * bpf_get_current_task to cgroup programs; then without. */
+  for (int task_info = 1; task_info >= 0 && self->skel == NULL; task_info--)
+    {
+      struct pc_sock_bpf *skel = pc_sock_bpf__open ();
+      if (skel == NULL)
+        break;
+      skel->rodata->pc_task_info = task_info;
+      if (pc_sock_bpf__load (skel) == 0)
+        {
+          self->skel = skel;
+          self->task_info = task_info;
+        }
+      else
+        {
+          int saved = errno;
+          pc_sock_bpf__destroy (skel);
+          errno = saved;
+          if (task_info)
+            g_debug ("BPF attribution without task information: %s", g_strerror (saved));
+        }
+    }
   if (self->skel == NULL)
     {
       int saved = errno;

@@ -35,6 +35,8 @@ struct _PcProcessEntry
   int pidfd;         /* -1 if pidfd_open failed; then validate by start time */
   gint64 last_used;  /* monotonic usec */
   gint64 dead_since; /* monotonic usec, 0 while alive */
+  gboolean exec_known;
+  guint64 exec_id; /* the process' exec count when proc was made (BPF), if exec_known */
 };
 
 struct _PcAttrib
@@ -178,6 +180,16 @@ pc_owner_from_bpf (PcSocketOwner *out, const struct pc_bpf_owner *o)
   out->tid = (pid_t)o->tid;
   memcpy (out->comm, o->comm, sizeof out->comm);
   out->comm[sizeof out->comm - 1] = '\0';
+  out->task_info = o->task_info != 0;
+  if (out->task_info)
+    {
+      out->ppid = (pid_t)o->ppid;
+      out->exec_id = o->exec_id;
+      out->parent_exec_id = o->parent_exec_id;
+      out->parent_image = (o->flags & PC_BPF_OWNER_PARENT_IMAGE) != 0;
+      out->start_time = o->start_ns / (G_GUINT64_CONSTANT (1000000000) / sysconf (_SC_CLK_TCK));
+      out->cgroup_id = o->cgroup_id;
+    }
 }
 
 static gboolean
@@ -263,6 +275,8 @@ pc_attrib_find_owner (PcAttrib *self, const PcFlowKey *key, PcSocketOwner *out)
               out->pid = pid;
               out->tid = 0;
               out->comm[0] = '\0';
+              out->task_info = FALSE; /* what BPF saw was of the task that is gone */
+              out->parent_image = FALSE;
             }
           return TRUE;
         }
@@ -344,12 +358,44 @@ pc_attrib_maintain (PcAttrib *self)
     }
 }
 
+/* Puts proc (with its pidfd, or -1) in the cache, replacing any record of the same pid. */
+static PcProcessEntry *
+pc_attrib_insert (PcAttrib *self, PcProcess *proc, int pidfd, gint64 now)
+{
+  PcProcessEntry *e;
+  PcProcessEntry *old;
+
+  /* A few of the least recently used entries: expired dead ones go. Then, if still full, the
+   * least recently used one makes room. */
+  e = self->lru_tail;
+  for (guint i = 0; e != NULL && i < PC_PROCESS_SWEEP_PER_INSERT; i++)
+    {
+      PcProcessEntry *prev = e->prev;
+      pc_attrib_check_entry (self, e, now);
+      e = prev;
+    }
+  old = g_hash_table_lookup (self->processes, GINT_TO_POINTER (proc->pid));
+  if (old != NULL)
+    pc_attrib_drop_entry (self, old);
+  else if (g_hash_table_size (self->processes) >= PC_PROCESS_CACHE_MAX && self->lru_tail != NULL)
+    pc_attrib_drop_entry (self, self->lru_tail);
+
+  e = g_new0 (PcProcessEntry, 1);
+  e->proc = pc_process_ref (proc);
+  e->pidfd = pidfd;
+  e->last_used = now;
+  if (pidfd >= 0 && !pc_process_entry_alive (e))
+    e->dead_since = now;
+  g_hash_table_insert (self->processes, GINT_TO_POINTER (proc->pid), e);
+  pc_lru_push_head (self, e);
+  return e;
+}
+
 static PcProcess *
-pc_attrib_cache_process (PcAttrib *self, pid_t pid, gint64 now)
+pc_attrib_cache_process (PcAttrib *self, pid_t pid, gint64 now, PcProcessEntry **entry_out)
 {
   g_autoptr (PcProcess) proc = NULL;
   PcProcessEntry *e;
-  PcProcessEntry *old;
   int pidfd;
 
   /* pidfd first, then read: if the pidfd still shows the process alive after the read, what
@@ -362,30 +408,9 @@ pc_attrib_cache_process (PcAttrib *self, pid_t pid, gint64 now)
         close (pidfd);
       return NULL;
     }
-
-  /* A few of the least recently used entries: expired dead ones go. Then, if still full, the
-   * least recently used one makes room. */
-  e = self->lru_tail;
-  for (guint i = 0; e != NULL && i < PC_PROCESS_SWEEP_PER_INSERT; i++)
-    {
-      PcProcessEntry *prev = e->prev;
-      pc_attrib_check_entry (self, e, now);
-      e = prev;
-    }
-  old = g_hash_table_lookup (self->processes, GINT_TO_POINTER (pid));
-  if (old != NULL)
-    pc_attrib_drop_entry (self, old);
-  else if (g_hash_table_size (self->processes) >= PC_PROCESS_CACHE_MAX && self->lru_tail != NULL)
-    pc_attrib_drop_entry (self, self->lru_tail);
-
-  e = g_new0 (PcProcessEntry, 1);
-  e->proc = pc_process_ref (proc);
-  e->pidfd = pidfd;
-  e->last_used = now;
-  if (pidfd >= 0 && !pc_process_entry_alive (e))
-    e->dead_since = now;
-  g_hash_table_insert (self->processes, GINT_TO_POINTER (pid), e);
-  pc_lru_push_head (self, e);
+  e = pc_attrib_insert (self, proc, pidfd, now);
+  if (entry_out != NULL)
+    *entry_out = e;
   return g_steal_pointer (&proc);
 }
 
@@ -403,8 +428,18 @@ pc_attrib_get_process (PcAttrib *self, pid_t pid)
     {
       if (pc_process_entry_alive (e))
         {
-          pc_lru_touch (self, e, now);
-          return pc_process_ref (e->proc);
+          guint64 start_time, arg_start;
+
+          /* Without the exec count from BPF, only stat tells whether the pid called exec
+           * since it was read (its arguments moved to a new stack). */
+          if (e->exec_known
+              || (pc_process_read_marks (pid, &start_time, &arg_start)
+                  && arg_start == e->proc->arg_start && start_time == e->proc->start_time))
+            {
+              pc_lru_touch (self, e, now);
+              return pc_process_ref (e->proc);
+            }
+          return pc_attrib_cache_process (self, pid, now, NULL);
         }
       e->dead_since = now;
     }
@@ -420,5 +455,93 @@ pc_attrib_get_process (PcAttrib *self, pid_t pid)
           return pc_process_ref (e->proc);
         }
     }
-  return pc_attrib_cache_process (self, pid, now);
+  return pc_attrib_cache_process (self, pid, now, NULL);
+}
+
+/* The cached record of pid if it is current: alive, and, when the exec count it was made at
+ * is known, made since the last exec. */
+static PcProcessEntry *
+pc_attrib_lookup_current (PcAttrib *self, pid_t pid, gboolean exec_known, guint64 exec_id)
+{
+  PcProcessEntry *e = g_hash_table_lookup (self->processes, GINT_TO_POINTER (pid));
+
+  if (e == NULL || e->dead_since != 0)
+    return NULL;
+  if (!pc_process_entry_alive (e))
+    {
+      e->dead_since = g_get_monotonic_time ();
+      return NULL;
+    }
+  if (exec_known && e->exec_known && e->exec_id != exec_id)
+    return NULL;
+  return e;
+}
+
+/* pid's record, read from /proc unless the cache has a current one, stamped with the exec
+ * count the BPF hooks saw. */
+static PcProcess *
+pc_attrib_get_process_at_exec (PcAttrib *self, pid_t pid, guint64 exec_id, gint64 now)
+{
+  PcProcessEntry *e = pc_attrib_lookup_current (self, pid, TRUE, exec_id);
+  PcProcess *proc;
+
+  if (e != NULL)
+    {
+      pc_lru_touch (self, e, now);
+      if (!e->exec_known)
+        {
+          /* Cached before its exec count was known: stat tells whether it called exec since. */
+          guint64 start_time, arg_start;
+
+          if (!pc_process_read_marks (pid, &start_time, &arg_start)
+              || arg_start != e->proc->arg_start || start_time != e->proc->start_time)
+            {
+              g_autoptr (PcProcess) fresh = pc_attrib_cache_process (self, pid, now, &e);
+              if (fresh == NULL)
+                return pc_attrib_get_process (self, pid);
+            }
+          e->exec_known = TRUE;
+          e->exec_id = exec_id;
+        }
+      return pc_process_ref (e->proc);
+    }
+  proc = pc_attrib_cache_process (self, pid, now, &e);
+  if (proc == NULL)
+    /* gone: a record of it from before it exited is the best answer there is */
+    return pc_attrib_get_process (self, pid);
+  e->exec_known = TRUE;
+  e->exec_id = exec_id;
+  return proc;
+}
+
+PcProcess *
+pc_attrib_get_owner_process (PcAttrib *self, const PcSocketOwner *owner)
+{
+  g_autoptr (PcProcess) parent = NULL;
+  PcProcess *child;
+  PcProcessEntry *e;
+  gint64 now;
+  int pidfd;
+
+  if (!owner->task_info || owner->pid <= 0)
+    return pc_attrib_get_process (self, owner->pid);
+  now = g_get_monotonic_time ();
+  if (!owner->parent_image || owner->ppid <= 0
+      || g_hash_table_contains (self->processes, GINT_TO_POINTER (owner->pid)))
+    return pc_attrib_get_process_at_exec (self, owner->pid, owner->exec_id, now);
+
+  /* A process met for the first time that runs its parent's image: the parent's record, made
+   * (or checked) at the parent's present exec count, is its identity. The parent is read once
+   * for all its children. */
+  parent = pc_attrib_get_process_at_exec (self, owner->ppid, owner->parent_exec_id, now);
+  if (parent == NULL || (owner->cgroup_id != 0 && parent->cgroup_id != owner->cgroup_id))
+    return pc_attrib_get_process_at_exec (self, owner->pid, owner->exec_id, now);
+
+  pidfd = pc_pidfd_open (owner->pid);
+  child = pc_process_new_forked (parent, owner->pid, owner->uid,
+                                 owner->tid == owner->pid ? owner->comm : NULL, owner->start_time);
+  e = pc_attrib_insert (self, child, pidfd, now);
+  e->exec_known = TRUE;
+  e->exec_id = owner->exec_id;
+  return child;
 }

@@ -28,6 +28,14 @@ typedef struct
   uid_t uid;             /* socket uid (from sock_diag or BPF); (uid_t)-1 if unknown */
   char comm[16];         /* comm at the time of the hook, "" if unknown */
   gboolean found_socket; /* a local socket for the flow exists (or existed, via BPF records) */
+  /* From the BPF hooks when the kernel lets them read the task (task_info), else zero: */
+  gboolean task_info;
+  pid_t ppid;
+  guint64 exec_id;        /* exec count of the owner: changes when the pid calls exec */
+  guint64 parent_exec_id; /* the parent's exec count when it forked the owner */
+  gboolean parent_image;  /* the owner runs its parent's image (see PC_BPF_OWNER_PARENT_IMAGE) */
+  guint64 start_time;     /* like field 22 of /proc/PID/stat (clock ticks since boot) */
+  guint64 cgroup_id;
 } PcSocketOwner;
 
 /* cgroup_path: cgroup v2 directory to attach the BPF programs to; NULL disables BPF.
@@ -47,6 +55,11 @@ gboolean pc_attrib_find_owner (PcAttrib *self, const PcFlowKey *key, PcSocketOwn
 /* Process info for an owner, cached per (pid, start time); NULL if the process is gone and
  * nothing was cached. Returns a new reference. */
 PcProcess *pc_attrib_get_process (PcAttrib *self, pid_t pid);
+/* Process info for the owner pc_attrib_find_owner found. With what the BPF hooks saw of the
+ * task, a cached record of a pid that called exec since is read again, and a process that runs
+ * its parent's image (forked, no exec) gets its parent's identity without reading /proc: the
+ * costliest step of a new process' first connection. */
+PcProcess *pc_attrib_get_owner_process (PcAttrib *self, const PcSocketOwner *owner);
 
 /* Housekeeping of the process cache (drops processes that exited more than a minute ago and
  * releases their pidfds). Optional: the cache stays bounded and correct without it, since a few

@@ -37,6 +37,7 @@ struct pc_pidfd_info
   gint32 exit_code;
 };
 G_STATIC_ASSERT (sizeof (struct pc_pidfd_info) == 64);
+#define PC_PIDFD_INFO_PID (1ULL << 0)
 #define PC_PIDFD_INFO_CREDS (1ULL << 1)
 #define PC_PIDFD_INFO_CGROUPID (1ULL << 2)
 #define PC_PIDFD_GET_INFO _IOWR (0xFF, 11, struct pc_pidfd_info)
@@ -534,6 +535,35 @@ pc_process_identify (PcProcess *self, int dirfd)
   self->app_id = self->exe != NULL ? g_strdup (self->exe) : g_strdup_printf ("[%s]", self->comm);
 }
 
+/* Walks the fields of /proc/PID/stat after comm (p points just past the last ')'): ppid
+ * (field 4), start time (22) and arg_start (48, the address of the argument area, which every
+ * exec moves; 0 where the kernel hides it). FALSE if there are fewer than 22 fields. */
+static gboolean
+pc_stat_fields (const char *p, pid_t *ppid, guint64 *start_time, guint64 *arg_start)
+{
+  guint field;
+
+  *arg_start = 0;
+  p = *p == ' ' ? p + 1 : p;
+  for (field = 3; *p != '\0'; field++)
+    {
+      if (field == 4 && ppid != NULL)
+        *ppid = (pid_t)g_ascii_strtoll (p, NULL, 10);
+      else if (field == 22)
+        *start_time = g_ascii_strtoull (p, NULL, 10);
+      else if (field == 48)
+        {
+          *arg_start = g_ascii_strtoull (p, NULL, 10);
+          break;
+        }
+      p = strchr (p, ' ');
+      if (p == NULL)
+        break;
+      p++;
+    }
+  return field >= 22;
+}
+
 /* Parses /proc/PID/stat: comm is between the first '(' and the last ')' because it may contain
  * both parentheses and spaces. */
 static gboolean
@@ -541,8 +571,6 @@ pc_process_parse_stat (PcProcess *self, const char *stat, GError **error)
 {
   const char *open = strchr (stat, '(');
   const char *close = strrchr (stat, ')');
-  const char *p;
-  guint field;
 
   if (open == NULL || close == NULL || close < open)
     {
@@ -551,26 +579,13 @@ pc_process_parse_stat (PcProcess *self, const char *stat, GError **error)
       return FALSE;
     }
   self->comm = g_strndup (open + 1, close - open - 1);
-  /* Field 3 (state) starts two characters after the ')'; walk the space-separated fields up to
-   * 22 (start time), picking field 4 (ppid) on the way. */
-  p = close[1] == ' ' ? close + 2 : close + 1;
-  for (field = 3; *p != '\0'; field++)
+  if (!pc_stat_fields (close + 1, &self->ppid, &self->start_time, &self->arg_start))
     {
-      if (field == 4)
-        self->ppid = (pid_t)g_ascii_strtoll (p, NULL, 10);
-      else if (field == 22)
-        {
-          self->start_time = g_ascii_strtoull (p, NULL, 10);
-          return TRUE;
-        }
-      p = strchr (p, ' ');
-      if (p == NULL)
-        break;
-      p++;
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "malformed stat of process %d: too few fields", self->pid);
+      return FALSE;
     }
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-               "malformed stat of process %d: %u fields", self->pid, field);
-  return FALSE;
+  return TRUE;
 }
 
 /* Asks the pidfd for the real uid and the cgroup v2 id; FALSE if the kernel cannot tell (before
@@ -588,6 +603,53 @@ pc_pidfd_get_info (int pidfd, uid_t *uid, guint64 *cgroupid)
     return FALSE;
   *uid = (uid_t)info.ruid;
   *cgroupid = (info.mask & PC_PIDFD_INFO_CGROUPID) != 0 ? info.cgroupid : 0;
+  return TRUE;
+}
+
+PcProcess *
+pc_process_new_forked (
+    const PcProcess *parent, pid_t pid, uid_t uid, const char *comm, guint64 start_time)
+{
+  PcProcess *self = g_new0 (PcProcess, 1);
+
+  self->ref_count = 1;
+  self->pid = pid;
+  self->ppid = parent->pid;
+  self->uid = uid;
+  self->start_time = start_time;
+  self->arg_start = parent->arg_start;
+  self->cgroup_id = parent->cgroup_id;
+  self->comm = g_strdup (comm != NULL && comm[0] != '\0' ? comm : parent->comm);
+  self->exe = g_strdup (parent->exe);
+  self->argv = g_strdupv (parent->argv);
+  self->cmdline = g_strdup (parent->cmdline);
+  self->kind = parent->kind;
+  self->app_id = g_strdup (parent->app_id);
+  self->interpreter = g_strdup (parent->interpreter);
+  self->cgroup = g_strdup (parent->cgroup);
+  self->systemd_unit = g_strdup (parent->systemd_unit);
+  if (parent->environ != NULL)
+    self->environ = g_memdup2 (parent->environ, parent->environ_len + 1);
+  self->environ_len = parent->environ_len;
+  return self;
+}
+
+gboolean
+pc_process_pidfd_info (int pidfd, pid_t *ppid, uid_t *uid, guint64 *cgroup_id)
+{
+  struct pc_pidfd_info info;
+
+  if (pidfd < 0)
+    return FALSE;
+  memset (&info, 0, sizeof info);
+  info.mask = PC_PIDFD_INFO_PID | PC_PIDFD_INFO_CREDS | PC_PIDFD_INFO_CGROUPID;
+  if (ioctl (pidfd, PC_PIDFD_GET_INFO, &info) != 0
+      || (info.mask & (PC_PIDFD_INFO_PID | PC_PIDFD_INFO_CREDS))
+             != (PC_PIDFD_INFO_PID | PC_PIDFD_INFO_CREDS))
+    return FALSE;
+  *ppid = (pid_t)info.ppid;
+  *uid = (uid_t)info.ruid;
+  *cgroup_id = (info.mask & PC_PIDFD_INFO_CGROUPID) != 0 ? info.cgroupid : 0;
   return TRUE;
 }
 
@@ -664,36 +726,31 @@ pc_process_read_cgroup (int dirfd)
   return nl != NULL ? g_strndup (start, nl - start) : g_strdup (start);
 }
 
-guint64
-pc_process_read_start_time (pid_t pid)
+gboolean
+pc_process_read_marks (pid_t pid, guint64 *start_time, guint64 *arg_start)
 {
   char path[48];
   char stat[1024];
   const char *close;
-  const char *p;
   gssize n;
 
+  *start_time = *arg_start = 0;
   if (pid <= 0)
-    return 0;
+    return FALSE;
   g_snprintf (path, sizeof path, "/proc/%d/stat", pid);
   n = pc_read_into (AT_FDCWD, path, stat, sizeof stat - 1);
   if (n < 0)
-    return 0;
+    return FALSE;
   close = strrchr (stat, ')');
-  if (close == NULL)
-    return 0;
-  /* Each step moves p past the next space, onto the start of the next field. */
-  p = close + 1;
-  for (guint field = 3; field <= 22; field++)
-    {
-      p = strchr (p, ' ');
-      if (p == NULL)
-        return 0;
-      p++;
-      if (field == 22)
-        return g_ascii_strtoull (p, NULL, 10);
-    }
-  return 0;
+  return close != NULL && pc_stat_fields (close + 1, NULL, start_time, arg_start);
+}
+
+guint64
+pc_process_read_start_time (pid_t pid)
+{
+  guint64 start_time, arg_start;
+
+  return pc_process_read_marks (pid, &start_time, &arg_start) ? start_time : 0;
 }
 
 PcProcess *
@@ -756,6 +813,7 @@ pc_process_read_with_pidfd (pid_t pid, int pidfd, GError **error)
 
   if (!pc_pidfd_get_info (pidfd, &self->uid, &cgroupid))
     self->uid = pc_process_read_status_uid (dirfd);
+  self->cgroup_id = cgroupid;
 
   self->exe = pc_readlink_at (dirfd, "exe");
   if (self->exe != NULL && g_str_has_suffix (self->exe, " (deleted)"))

@@ -23,6 +23,8 @@ typedef struct
   pid_t ppid;
   uid_t uid;
   guint64 start_time; /* field 22 of /proc/PID/stat, to tell reused pids apart */
+  guint64 cgroup_id;  /* cgroup v2 id from the pidfd, 0 when the kernel cannot tell */
+  guint64 arg_start;  /* field 48 of stat: where the arguments are; every exec moves them */
   char *comm;
   char *exe;     /* readlink /proc/PID/exe ("(deleted)" suffix stripped); NULL if unreadable */
   char **argv;   /* from /proc/PID/cmdline */
@@ -41,6 +43,16 @@ PcProcess *pc_process_read (pid_t pid, GError **error);
 /* Same, with a pidfd of the process (or -1) that lets some fields be read without rendering
  * /proc files. The caller checks afterwards that the pidfd's process is still alive. */
 PcProcess *pc_process_read_with_pidfd (pid_t pid, int pidfd, GError **error);
+/* The record of a process that runs its parent's image (forked, no exec since): the parent's,
+ * with the child's own pid, uid, name and start time. */
+PcProcess *pc_process_new_forked (
+    const PcProcess *parent, pid_t pid, uid_t uid, const char *comm, guint64 start_time);
+/* What a pidfd tells without rendering /proc: the parent, the real uid and the cgroup v2 id.
+ * FALSE before Linux 6.13 or when the process is gone. */
+gboolean pc_process_pidfd_info (int pidfd, pid_t *ppid, uid_t *uid, guint64 *cgroup_id);
+/* Fields 22 (start time) and 48 (arg_start) of /proc/PID/stat: the first tells a reused pid,
+ * the second a process that called exec. FALSE if the process is gone. */
+gboolean pc_process_read_marks (pid_t pid, guint64 *start_time, guint64 *arg_start);
 /* Field 22 of /proc/PID/stat (start time), 0 if the process is gone: a cheap pid-reuse check. */
 guint64 pc_process_read_start_time (pid_t pid);
 PcProcess *pc_process_ref (PcProcess *self);

@@ -12,6 +12,11 @@
 #define PC_BPF_AF_INET 2
 #define PC_BPF_AF_INET6 10
 
+/* pc_bpf_owner.flags: the task runs the program image its parent (ppid) runs: it has not
+ * called exec since fork, nor has the parent, and they share the executable file, the argument
+ * and environment areas and the root directory. Its identity is its parent's. */
+#define PC_BPF_OWNER_PARENT_IMAGE 0x1
+
 /* Value of both maps: the task that created or last used a socket. */
 struct pc_bpf_owner
 {
@@ -20,8 +25,14 @@ struct pc_bpf_owner
   __u32 uid;
   __u32 flags;
   char comm[16];
-  __u64 cookie; /* the socket's cookie (flow maps: which socket the flow belongs to) */
-  __u64 stamp;  /* CLOCK_MONOTONIC ns when recorded (bpf_ktime_get_ns) */
+  __u64 cookie;         /* the socket's cookie (flow maps: which socket the flow belongs to) */
+  __u64 stamp;          /* CLOCK_MONOTONIC ns when recorded (bpf_ktime_get_ns) */
+  __u64 start_ns;       /* start of the thread group, ns since boot (0: unknown) */
+  __u64 cgroup_id;      /* cgroup v2 id of the task */
+  __u64 exec_id;        /* the task's exec count (self_exec_id), to tell an exec'd pid */
+  __u64 parent_exec_id; /* the parent's exec count when it forked the task */
+  __u32 ppid;           /* thread-group id of the parent (0: unknown) */
+  __u32 task_info;      /* 1 when start_ns, ppid and the exec counts are filled in */
 };
 
 /* Key of the flow map (unconnected UDP from the sendmsg hooks, outbound TCP from sockops). Explicit padding: BPF hashes every byte of the key. */

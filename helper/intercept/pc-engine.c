@@ -941,7 +941,7 @@ on_packet (const PcNfqPacket *p, gpointer user_data)
       flow->cookie = owner.cookie;
       memcpy (flow->comm, owner.comm, sizeof flow->comm);
       flow->comm[sizeof flow->comm - 1] = '\0';
-      flow->process = pc_attrib_get_process (self->attrib, owner.pid);
+      flow->process = pc_attrib_get_owner_process (self->attrib, &owner);
     }
   decide (self, flow);
   g_hash_table_insert (self->flows, &flow->key, flow);

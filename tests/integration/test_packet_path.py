@@ -3,6 +3,7 @@
 """The packet path end to end: portcullisd in a client namespace, real servers in a peer
 namespace, real programs as clients. Verdicts, attribution, the connmark fast path, fail modes,
 stale rules after a crash, and live re-evaluation."""
+import json
 import os
 import shutil
 import signal
@@ -183,6 +184,67 @@ class AttributionTests(unittest.TestCase):
         f = wait_for_flow(self.sb, lambda f: f['proto'] == 'udp' and f['lport'] == port)
         self.assertEqual(f['pid'], p.pid)
         self.assertTrue(f['comm'].startswith('python3'), f)
+
+
+    # A forked child is its parent's program until it calls exec (then it is what it exec'd),
+    # and a pid that calls exec becomes the new program. The BPF hooks tell these apart; the
+    # /proc fallback reads every new process.
+    FORKER = r"""
+import json, os, socket, sys
+def connect(port):
+    s = socket.create_connection((sys.argv[1], port), timeout=5)
+    s.sendall(b'x'); s.recv(16)
+    out = s.getsockname()[1]
+    s.close()
+    return out
+mode = sys.argv[2]
+if mode == 'exec-in-place':
+    port = connect(7)
+    print(json.dumps({'pid': os.getpid(), 'port': port}), flush=True)
+    os.execv(sys.executable, [sys.executable, sys.argv[3], sys.argv[1], 'child'])
+if mode == 'child':
+    print(json.dumps({'pid': os.getpid(), 'port': connect(7)}), flush=True)
+    sys.exit(0)
+pid = os.fork()
+if pid == 0:
+    if mode == 'fork-exec':
+        os.execv(sys.executable, [sys.executable, sys.argv[3], sys.argv[1], 'child'])
+    print(json.dumps({'pid': os.getpid(), 'port': connect(7)}), flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+"""
+
+    def run_forker(self, mode):
+        a = os.path.join(self.tmp, 'forker.py')
+        b = os.path.join(self.tmp, 'other.py')
+        for path in (a, b):
+            with open(path, 'w') as f:
+                f.write(self.FORKER)
+        res = self.sb.client_run([PYTHON, a, P4, mode, b], timeout=30)
+        out = [json.loads(l) for l in res.stdout.splitlines() if l.startswith('{')]
+        self.assertTrue(out, res.stderr)
+        return a, b, out
+
+    def test_forked_child_is_its_parents_program(self):
+        a, _, out = self.run_forker('fork')
+        f = wait_for_flow(self.sb, lambda f: f['rport'] == 7 and f['lport'] == out[0]['port'])
+        self.assertEqual(f['pid'], out[0]['pid'])
+        self.assertEqual((f['kind'], f['app']), ('script', a))
+
+    def test_forked_child_that_execs_is_the_new_program(self):
+        # same name (comm python3) as the parent, another script
+        _, b, out = self.run_forker('fork-exec')
+        f = wait_for_flow(self.sb, lambda f: f['rport'] == 7 and f['lport'] == out[0]['port'])
+        self.assertEqual(f['pid'], out[0]['pid'])
+        self.assertEqual((f['kind'], f['app']), ('script', b))
+
+    def test_pid_that_execs_is_the_new_program(self):
+        a, b, out = self.run_forker('exec-in-place')
+        self.assertEqual(out[0]['pid'], out[1]['pid'])
+        first = wait_for_flow(self.sb, lambda f: f['rport'] == 7 and f['lport'] == out[0]['port'])
+        second = wait_for_flow(self.sb, lambda f: f['rport'] == 7 and f['lport'] == out[1]['port'])
+        self.assertEqual(first['app'], a)
+        self.assertEqual(second['app'], b)
 
 
 class ProcAttributionTests(AttributionTests):
