@@ -11,7 +11,10 @@ private system bus, under Xvfb, with a real notification server (dunst) on a pri
 - dunst shows the notification; its Allow action, chosen through dunst's own context menu
   (`dunstctl context` runs the configured dmenu, here a script that picks "Allow"), answers the
   prompt in the helper;
-- a user without the answer-prompt authorization cannot answer.
+- a user without the answer-prompt authorization cannot answer;
+- an unanswered prompt times out to prompt-default and its popup and notification go;
+- with prompt-inbound on, a connection from the peer to a listener shows an inbound popup;
+- with the main window focused, the popup comes without a notification.
 
 Screenshots go to BUILD_DIR/meson-logs/screenshots/.
 """
@@ -280,6 +283,12 @@ class PromptUiTests(unittest.TestCase):
     def shown(self, pid):
         return [p for p in self.prompts_shown()['prompts'] if p['id'] == pid]
 
+    def displayed(self):
+        """How many notifications dunst shows."""
+        r = subprocess.run(['dunstctl', 'count', 'displayed'], env=self.session_env,
+                           capture_output=True, text=True, timeout=10)
+        return int(r.stdout.strip())
+
     def xdotool(self, *args):
         r = subprocess.run(['xdotool', *args], env=self.session_env, capture_output=True,
                            text=True, timeout=10)
@@ -369,6 +378,50 @@ class PromptUiTests(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertFalse(self.held_result(holder)['ok'])
         self.wait(lambda: not self.shown(pid), 'PromptEnded to drop the prompt')
+        self.wait(lambda: self.displayed() == 0, 'the notification to close')
+
+    def test_unanswered_prompt_times_out_and_the_popup_goes(self):
+        pctest.apply_settings(self.sb, SETTINGS.replace('prompt-timeout=40', 'prompt-timeout=3'))
+        try:
+            holder = self.hold(9)
+            popup = self.popup_for(9)
+            self.assertLessEqual(popup['seconds-left'], 3)
+            self.assertIn('default applies in', popup['countdown'])
+            # nobody answers: prompt-default (block) applies, the popup and notification go
+            self.assertFalse(self.held_result(holder)['ok'])
+            self.wait(lambda: not self.shown(popup['id']), 'the expired prompt to go')
+            self.wait(lambda: self.displayed() == 0, 'the notification to close')
+        finally:
+            pctest.apply_settings(self.sb, SETTINGS)
+
+    def test_inbound_prompt(self):
+        pctest.apply_settings(self.sb, SETTINGS + 'prompt-inbound=true\n')
+        listener = self.sb.client([PYTHON, CLIENT_TOOL, 'listen', '2300', '--count', '3'],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            self.assertIn('listening', listener.stdout.readline())
+            knock = self.sb.peer([PYTHON, CLIENT_TOOL, 'tcp', pcsandbox.CLIENT_V4, '2300',
+                                  '--send', 'hello', '--timeout', '30'],
+                                 stdout=subprocess.PIPE, text=True)
+            self.holders = [knock]
+            popup = self.wait(lambda: [p for p in self.prompts_shown()['prompts']
+                                       if 'on 2300/TCP' in p.get('summary', '')],
+                              'the inbound popup')[0]
+            self.assertEqual(popup['summary'],
+                             f"{P4} wants to connect to {popup['app-name']} on 2300/TCP")
+            self.assertEqual(popup['pid'], str(listener.pid))
+            self.assertEqual(popup['scope'], 'port')  # its own port: the service
+            self.ok(f"prompt-set {popup['id']} lifetime once")
+            self.wait(lambda: self.shown(popup['id'])[0]['allow-sensitive'], 'Allow')
+            self.ok(f"prompt-screenshot {popup['id']} {os.path.join(SHOTS, 'prompt-inbound.png')}")
+            self.ok(f"prompt-click {popup['id']} allow")
+            r = self.held_result(knock)
+            self.assertTrue(r['ok'], r)
+        finally:
+            listener.kill()
+            listener.wait()
+            listener.stdout.close()
+            pctest.apply_settings(self.sb, SETTINGS)
 
     def test_notification_allow_on_a_real_server(self):
         self.assertIn("('dunst',", self.server_info)
@@ -385,9 +438,7 @@ class PromptUiTests(unittest.TestCase):
         self.assertEqual(line[1], f'Connection request from {name}')
         self.assertEqual(line[2], f'{name} wants to connect to {P4} on 7/TCP')
         self.assertEqual(line[4].strip(), 'CRITICAL')
-        r = subprocess.run(['dunstctl', 'count', 'displayed'], env=self.session_env,
-                           capture_output=True, text=True, timeout=10)
-        self.assertEqual(r.stdout.strip(), '1', r.stderr)
+        self.assertEqual(self.displayed(), 1)
         # only this once: the popup's choice goes with the notification's answer
         self.ok(f'prompt-set {pid} lifetime once')
         self.ok(f'prompt-set {pid} scope port')
@@ -401,10 +452,7 @@ class PromptUiTests(unittest.TestCase):
         self.assertIn('Allow', read(self.dmenu + '.log'))
         # the popup and the notification are gone
         self.wait(lambda: not self.shown(pid), 'the popup to close')
-        self.wait(lambda: subprocess.run(['dunstctl', 'count', 'displayed'],
-                                         env=self.session_env, capture_output=True,
-                                         text=True).stdout.strip() == '0',
-                  'the notification to close')
+        self.wait(lambda: self.displayed() == 0, 'the notification to close')
 
     def test_unauthorized_user_cannot_answer(self):
         holder = self.hold(9)
