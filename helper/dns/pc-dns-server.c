@@ -21,6 +21,10 @@
 #endif
 
 #define MAX_TCP_CONNS 128
+/* UDP datagrams taken per recvmmsg (and answers sent per sendmmsg): a busy resolver pays two
+ * system calls per batch instead of two per question */
+#define UDP_BATCH 32
+#define UDP_QUERY_MAX 4096 /* a longer datagram is no question anyone asks: FORMERR */
 #define TCP_IDLE_US (10 * G_USEC_PER_SEC)
 #define BLOCK_TTL 60
 #define EDE_BLOCKED 15 /* RFC 8914 info-code "Blocked" */
@@ -45,7 +49,18 @@ typedef struct
   GSource *udp_src;
   GSource *tcp_src;
   char *error;
+  /* UDP batching, while udp_cb runs: answers given meanwhile wait in tx for one sendmmsg */
+  guint8 *rx; /* UDP_BATCH buffers of UDP_QUERY_MAX bytes */
+  GArray *tx; /* TxEntry */
+  gboolean batching;
 } Listener;
+
+typedef struct
+{
+  struct sockaddr_storage peer;
+  socklen_t peer_len;
+  GBytes *data;
+} TxEntry;
 
 typedef struct
 {
@@ -140,13 +155,26 @@ pc_dns_name_is_local (const char *name, const char *const *search)
   for (guint i = 0; local_zones[i] != NULL; i++)
     if (pc_dns_name_is_subdomain (name, local_zones[i]))
       return TRUE;
-  /* 172.16.0.0/12 */
-  for (guint i = 16; i < 32; i++)
+  /* 172.16.0.0/12: 16-31.172.in-addr.arpa */
+  if (pc_dns_name_is_subdomain (name, "172.in-addr.arpa"))
     {
-      char zone[32];
-      g_snprintf (zone, sizeof zone, "%u.172.in-addr.arpa", i);
-      if (pc_dns_name_is_subdomain (name, zone))
-        return TRUE;
+      gsize len = strlen (name);
+      gsize zone = strlen ("172.in-addr.arpa");
+      guint64 octet = 0;
+      g_autofree char *label = NULL;
+      const char *start;
+
+      /* the label just above the zone: "16" of "x.16.172.in-addr.arpa" */
+      if (len > zone + 1)
+        {
+          const char *end = name + len - zone - 1; /* the dot before the zone */
+          start = end;
+          while (start > name && start[-1] != '.')
+            start--;
+          label = g_strndup (start, (gsize)(end - start));
+          if (g_ascii_string_to_unsigned (label, 10, 16, 31, &octet, NULL))
+            return TRUE;
+        }
     }
   /* single-label names ("printer") only mean something on the LAN */
   if (strchr (name, '.') == NULL && strcmp (name, ".") != 0)
@@ -174,6 +202,9 @@ listener_free (gpointer p)
     }
   if (l->udp_fd >= 0)
     close (l->udp_fd);
+  g_free (l->rx);
+  if (l->tx != NULL)
+    g_array_unref (l->tx);
   if (l->tcp_fd >= 0)
     close (l->tcp_fd);
   g_free (l->text);
@@ -308,6 +339,14 @@ ask_send (Ask *a, GBytes *reply)
       if (cut == NULL)
         return;
       data = g_bytes_get_data (cut, &len);
+    }
+  if (a->listener->batching)
+    {
+      TxEntry e = { .peer = a->peer, .peer_len = a->peer_len };
+
+      e.data = cut != NULL ? g_steal_pointer (&cut) : g_bytes_ref (reply);
+      g_array_append_val (a->listener->tx, e);
+      return;
     }
   if (sendto (a->listener->udp_fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&a->peer,
               a->peer_len)
@@ -713,53 +752,118 @@ fill_flow (Ask *a, guint8 proto, const Listener *l, const PcAddr *orig, guint16 
     }
 }
 
+/* The answers given while a batch was read, in one sendmmsg (or a few, if the socket buffer
+ * takes only part); what the kernel refuses is dropped like a lost datagram (clients retry). */
+static void
+udp_flush (Listener *l)
+{
+  struct mmsghdr msgs[UDP_BATCH];
+  struct iovec iov[UDP_BATCH];
+  guint done = 0;
+
+  while (done < l->tx->len)
+    {
+      guint n = MIN (l->tx->len - done, UDP_BATCH);
+      int sent;
+
+      for (guint i = 0; i < n; i++)
+        {
+          TxEntry *e = &g_array_index (l->tx, TxEntry, done + i);
+          gsize len;
+
+          iov[i].iov_base = (void *)g_bytes_get_data (e->data, &len);
+          iov[i].iov_len = len;
+          memset (&msgs[i], 0, sizeof msgs[i]);
+          msgs[i].msg_hdr.msg_name = &e->peer;
+          msgs[i].msg_hdr.msg_namelen = e->peer_len;
+          msgs[i].msg_hdr.msg_iov = &iov[i];
+          msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+      sent = sendmmsg (l->udp_fd, msgs, n, MSG_DONTWAIT);
+      if (sent <= 0)
+        {
+          g_debug ("cannot answer %u questions over udp: %s", l->tx->len - done,
+                   sent < 0 ? g_strerror (errno) : "nothing sent");
+          break;
+        }
+      done += (guint)sent;
+    }
+  for (guint i = 0; i < l->tx->len; i++)
+    g_bytes_unref (g_array_index (l->tx, TxEntry, i).data);
+  g_array_set_size (l->tx, 0);
+}
+
 static gboolean
 udp_cb (gint fd, GIOCondition cond, gpointer user_data)
 {
   Listener *l = user_data;
+  union
+  {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE (sizeof (struct sockaddr_in6))];
+  } control[UDP_BATCH];
+  struct sockaddr_storage peers[UDP_BATCH];
+  struct mmsghdr msgs[UDP_BATCH];
+  struct iovec iov[UDP_BATCH];
 
-  /* a bounded batch per wake-up so TCP and upstream answers get their turn */
-  for (guint budget = 0; budget < 64; budget++)
+  if (l->rx == NULL)
     {
-      guint8 buf[65536];
-      union
-      {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE (sizeof (struct sockaddr_in6))];
-      } control;
-      Ask *a = g_new0 (Ask, 1);
-      struct iovec iov = { buf, sizeof buf };
-      struct msghdr mh = {
-        .msg_name = &a->peer,
-        .msg_namelen = sizeof a->peer,
-        .msg_iov = &iov,
-        .msg_iovlen = 1,
-        .msg_control = &control,
-        .msg_controllen = sizeof control,
-      };
-      ssize_t n = recvmsg (fd, &mh, MSG_DONTWAIT);
-      PcAddr orig = { 0 };
-      guint16 orig_port = 0;
-
-      if (n < 0)
-        {
-          g_free (a);
-          break;
-        }
-      a->server = l->server;
-      a->listener = l;
-      a->peer_len = mh.msg_namelen;
-      for (struct cmsghdr *c = CMSG_FIRSTHDR (&mh); c != NULL; c = CMSG_NXTHDR (&mh, c))
-        if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_ORIGDSTADDR)
-            || (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_ORIGDSTADDR))
-          {
-            struct sockaddr_storage ss = { 0 };
-            memcpy (&ss, CMSG_DATA (c), MIN (c->cmsg_len - CMSG_LEN (0), sizeof ss));
-            sockaddr_to_addr (&ss, &orig, &orig_port);
-          }
-      fill_flow (a, IPPROTO_UDP, l, &orig, orig_port);
-      handle_query (l->server, a, buf, (gsize)n);
+      l->rx = g_malloc (UDP_BATCH * UDP_QUERY_MAX);
+      l->tx = g_array_new (FALSE, FALSE, sizeof (TxEntry));
     }
+  l->batching = TRUE;
+  /* a bounded number of batches per wake-up so TCP and upstream answers get their turn */
+  for (guint round = 0; round < 4; round++)
+    {
+      int n;
+
+      for (guint i = 0; i < UDP_BATCH; i++)
+        {
+          iov[i].iov_base = l->rx + i * UDP_QUERY_MAX;
+          iov[i].iov_len = UDP_QUERY_MAX;
+          memset (&msgs[i], 0, sizeof msgs[i]);
+          msgs[i].msg_hdr.msg_name = &peers[i];
+          msgs[i].msg_hdr.msg_namelen = sizeof peers[i];
+          msgs[i].msg_hdr.msg_iov = &iov[i];
+          msgs[i].msg_hdr.msg_iovlen = 1;
+          msgs[i].msg_hdr.msg_control = &control[i];
+          msgs[i].msg_hdr.msg_controllen = sizeof control[i];
+        }
+      n = recvmmsg (fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+      if (n <= 0)
+        break;
+      for (int i = 0; i < n; i++)
+        {
+          struct msghdr *mh = &msgs[i].msg_hdr;
+          Ask *a = g_new0 (Ask, 1);
+          PcAddr orig = { 0 };
+          guint16 orig_port = 0;
+          gsize len = msgs[i].msg_len;
+
+          a->server = l->server;
+          a->listener = l;
+          memcpy (&a->peer, &peers[i], sizeof a->peer);
+          a->peer_len = mh->msg_namelen;
+          for (struct cmsghdr *c = CMSG_FIRSTHDR (mh); c != NULL; c = CMSG_NXTHDR (mh, c))
+            if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_ORIGDSTADDR)
+                || (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_ORIGDSTADDR))
+              {
+                struct sockaddr_storage ss = { 0 };
+                memcpy (&ss, CMSG_DATA (c), MIN (c->cmsg_len - CMSG_LEN (0), sizeof ss));
+                sockaddr_to_addr (&ss, &orig, &orig_port);
+              }
+          fill_flow (a, IPPROTO_UDP, l, &orig, orig_port);
+          /* cut off: not a question (handle_query answers FORMERR to the header it has) */
+          if (mh->msg_flags & MSG_TRUNC)
+            len = MIN (len, PC_DNS_HEADER_LEN + 1);
+          handle_query (l->server, a, iov[i].iov_base, len);
+        }
+      udp_flush (l);
+      if (n < UDP_BATCH)
+        break;
+    }
+  l->batching = FALSE;
+  udp_flush (l);
   return G_SOURCE_CONTINUE;
 }
 
