@@ -4,6 +4,7 @@
 #include "pc-policy.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "pc-profile.h"
 
@@ -34,6 +35,43 @@ is_stun_port (const PcFlowKey *key)
 {
   return (key->proto == IPPROTO_UDP || key->proto == IPPROTO_TCP)
          && (key->rport == 3478 || key->rport == 5349 || key->rport == 19302);
+}
+
+/* dns-bypass-prevention: the ways around Portcullis' resolver an app could take. DNS over TLS
+ * and over QUIC use port 853; the known public DNS-over-HTTPS servers are the DNS-BYPASS list,
+ * by name on any port (the resolver refuses the names too) and by address on ports 443 and 853
+ * (the same addresses often serve plain web sites too). NULL when the flow is none of these. */
+static const char *
+dns_bypass_reason (const PcDecisionInput *input, const PcMatchInput *match)
+{
+  const PcFlowKey *key = input->key;
+  gboolean tcp_udp = key->proto == IPPROTO_TCP || key->proto == IPPROTO_UDP;
+
+  if (tcp_udp && key->rport == 853)
+    return "dns-bypass-prevention: DNS over TLS/QUIC (port 853)";
+  if (input->in_list == NULL)
+    return NULL;
+  if (input->domain != NULL)
+    {
+      PcFlowKey name_only = *key;
+      PcMatchInput m = *match;
+
+      memset (&name_only.raddr, 0, sizeof name_only.raddr);
+      m.key = &name_only;
+      if (input->in_list ("DNS-BYPASS", &m, input->in_list_data))
+        return "dns-bypass-prevention: a public DNS-over-HTTPS server (list DNS-BYPASS)";
+    }
+  if (tcp_udp && (key->rport == 443 || key->rport == 853) && key->raddr.family != 0)
+    {
+      PcMatchInput m = *match;
+
+      m.domain = NULL;
+      m.cnames = NULL;
+      if (input->in_list ("DNS-BYPASS", &m, input->in_list_data))
+        return "dns-bypass-prevention: the address of a public DNS-over-HTTPS server (list "
+               "DNS-BYPASS)";
+    }
+  return NULL;
 }
 
 /* The source of a setting for the reason text. */
@@ -157,6 +195,21 @@ pc_policy_decide (PcSettings *settings, const PcDecisionInput *input, PcDecision
                 source_of (profile, scope_setting, src, sizeof src));
       note_geo (out, geo_skipped);
       return;
+    }
+
+  /* 3b. DNS bypass prevention (a global setting; explicit rules above still win). A list
+   * verdict, so the resolver refuses such names like listed ones. */
+  if (!inbound && settings->dns_bypass_prevention)
+    {
+      const char *why = dns_bypass_reason (input, &match);
+      if (why != NULL)
+        {
+          out->verdict = PC_VERDICT_BLOCK;
+          out->kind = PC_REASON_LIST;
+          g_strlcpy (out->reason, why, sizeof out->reason);
+          note_geo (out, geo_skipped);
+          return;
+        }
     }
 
   /* 4. Filter lists. */

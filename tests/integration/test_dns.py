@@ -14,7 +14,8 @@ import tempfile
 import time
 import unittest
 
-from pctest import BUILD_DIR, PYTHON, SOURCE_DIR, pcsandbox, require_root, wait_until
+from pctest import (BUILD_DIR, PYTHON, SOURCE_DIR, client_tool, pcsandbox, require_root,
+                    wait_for_flow, wait_until)
 
 P4 = pcsandbox.PEER_V4
 LISTEN = '127.0.0.17'
@@ -129,7 +130,8 @@ class DnsTests(unittest.TestCase):
             if time.monotonic() > deadline or cls.unbound.poll() is not None:
                 raise RuntimeError('unbound did not start in the peer namespace')
             time.sleep(0.05)
-        cls.sb.start_helper()
+        # the shipped lists: DNS-BYPASS names the public DoH servers
+        cls.sb.start_helper(['--lists-dir', os.path.join(SOURCE_DIR, 'data', 'lists')])
         cls.sb.wait_for_name(NAME, 10, cls.sb.helper_proc, cls.sb.helper_log_path)
 
     @classmethod
@@ -398,6 +400,41 @@ class DnsTests(unittest.TestCase):
         finally:
             self.call('RemoveRule', f"('{profile['id']}', false, '- www.test')")
         self.assertEqual(self.kdig(f'@{LISTEN}', 'www.test', 'A'), ['203.0.113.5'])
+
+    def test_bypass_prevention(self):
+        # on by default: a known DoH server's name is refused by the resolver, DNS over TLS to any
+        # server and DoH servers' addresses on 443 are blocked for apps, while the resolver's own
+        # DoT to the peer's port 853 goes on
+        res = self.sb.client_run(['kdig', '+time=5', '+retry=0', f'@{LISTEN}', 'dns.google', 'A'],
+                                 timeout=20)
+        self.assertIn('NXDOMAIN', res.stdout)
+        r = self.query('mozilla.cloudflare-dns.com', 'AAAA')
+        self.assertTrue(r['blocked'])
+        self.assertIn('dns-bypass-prevention: a public DNS-over-HTTPS server', r['reason'])
+        self.assertFalse(client_tool(self.sb, 'tcp', P4, 853, '--timeout', '3')['ok'])
+        f = wait_for_flow(self.sb, lambda f: f['remote'] == f'{P4}:853' and f['comm'] != ''
+                          and f['verdict'] == 'block')
+        self.assertIn('dns-bypass-prevention: DNS over TLS/QUIC (port 853)', f['reason'])
+        self.assertFalse(client_tool(self.sb, 'tcp', '1.1.1.1', 443, '--timeout', '3')['ok'])
+        f = wait_for_flow(self.sb, lambda f: f['remote'] == '1.1.1.1:443')
+        self.assertEqual(f['verdict'], 'block')
+        self.assertIn('the address of a public DNS-over-HTTPS server', f['reason'])
+        # the same address on another port is not DoH
+        client_tool(self.sb, 'tcp', '1.1.1.1', 80, '--timeout', '1')
+        f = wait_for_flow(self.sb, lambda f: f['remote'] == '1.1.1.1:80')
+        self.assertNotIn('dns-bypass', f['reason'])
+        self.call('FlushDnsCache')
+        self.assertEqual(self.kdig(f'@{LISTEN}', 'www.test', 'A'), ['203.0.113.5'])
+        # off: the same connection reaches unbound's DoT port, the names are not refused
+        self.call('SetSetting', "('dns-bypass-prevention', <false>)")
+        try:
+            self.assertTrue(client_tool(self.sb, 'tcp', P4, 853, '--timeout', '3')['ok'])
+            self.assertFalse(self.query('dns.google')['blocked'])
+            self.assertFalse(self.call('GetDnsStatus')['bypass-prevention'])
+            self.assertFalse(self.query('use-application-dns.net')['blocked'])
+        finally:
+            self.call('ResetSetting', "('dns-bypass-prevention',)")
+        self.assertTrue(self.query('dns.google')['blocked'])
 
     def test_cli(self):
         r = self.ctl('dns', 'status')
