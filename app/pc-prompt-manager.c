@@ -19,6 +19,7 @@ typedef struct
   PcPromptWindow *window; /* owned by the application's window list */
   NotifyNotification *notification;
   gboolean answering;
+  gboolean named; /* the name is the profile's (not the program's, while it had none) */
 } Prompt;
 
 struct _PcPromptManager
@@ -31,6 +32,7 @@ struct _PcPromptManager
   GCancellable *cancellable;
   gboolean registered;
   gboolean notify_ready;
+  guint rename_id; /* a later look for the profiles of prompts shown without one */
 };
 
 G_DEFINE_FINAL_TYPE (PcPromptManager, pc_prompt_manager, G_TYPE_OBJECT)
@@ -207,6 +209,49 @@ window_later_cb (PcPromptWindow *window, gpointer user_data)
   g_message ("prompt %s: decide later", p->id);
 }
 
+static void
+effective_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autofree char *id = user_data;
+  g_autoptr (GVariant) ret = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), res, NULL);
+  g_autoptr (GVariant) value = NULL;
+  PcPromptManager *self;
+  Prompt *p;
+
+  if (ret == NULL)
+    return; /* the countdown keeps saying "the default" */
+  self = PC_PROMPT_MANAGER (g_object_get_data (source, "pc-prompt-manager"));
+  p = self != NULL ? g_hash_table_lookup (self->prompts, id) : NULL;
+  if (p == NULL || p->window == NULL)
+    return;
+  /* GetEffectiveSettings: (a{s(vs)}); GetSetting: (v) */
+  if (g_variant_is_of_type (ret, G_VARIANT_TYPE ("(a{s(vs)})")))
+    {
+      g_autoptr (GVariant) settings = g_variant_get_child_value (ret, 0);
+      g_variant_lookup (settings, "prompt-default", "(vs)", &value, NULL);
+    }
+  else
+    g_variant_get (ret, "(v)", &value);
+  if (value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+    pc_prompt_window_set_default (p->window, g_variant_get_string (value, NULL));
+}
+
+/* The app's prompt-default (its profile may override the global one) for the countdown. */
+static void
+fetch_default (PcPromptManager *self, Prompt *p)
+{
+  g_autoptr (GVariant) c = g_variant_lookup_value (p->prompt, "connection", NULL);
+  const char *profile = "";
+
+  g_variant_lookup (c, "profile", "&s", &profile);
+  g_dbus_proxy_call (G_DBUS_PROXY (pc_client_get_proxy (self->client)),
+                     *profile ? "GetEffectiveSettings" : "GetSetting",
+                     g_variant_new ("(s)", *profile ? profile : "prompt-default"),
+                     G_DBUS_CALL_FLAGS_NONE, -1, self->cancellable, effective_cb, g_strdup (p->id));
+}
+
+static gboolean rename_cb (gpointer user_data);
+
 /* Shows the prompt once its app's name and icon are known (or known to be unknown). */
 static void
 show_prompt (PcPromptManager *self, Prompt *p, const char *name, const char *icon_name)
@@ -222,6 +267,10 @@ show_prompt (PcPromptManager *self, Prompt *p, const char *name, const char *ico
   g_signal_connect (p->window, "answer", G_CALLBACK (window_answer_cb), p);
   g_signal_connect (p->window, "later", G_CALLBACK (window_later_cb), p);
   pc_prompt_window_show (p->window);
+  fetch_default (self, p);
+  /* a new program gets its profile in a moment: its name and icon then */
+  if (!p->named && self->rename_id == 0)
+    self->rename_id = g_timeout_add (1000, rename_cb, self);
   if (notify)
     show_notification (self, p, icon_name);
   g_message ("prompt %s shown%s", p->id, notify ? " with a notification" : "");
@@ -243,14 +292,71 @@ profile_cb (GObject *source, GAsyncResult *res, gpointer user_data)
     return;
   self = PC_PROMPT_MANAGER (g_object_get_data (source, "pc-prompt-manager"));
   p = self != NULL ? g_hash_table_lookup (self->prompts, id) : NULL;
-  if (p == NULL || p->window != NULL)
+  if (p == NULL)
     return;
   if (profile != NULL)
     {
       g_variant_lookup (profile, "name", "&s", &name);
       g_variant_lookup (profile, "icon", "&s", &icon);
+      p->named = TRUE;
     }
-  show_prompt (self, p, name, icon);
+  if (p->window == NULL)
+    show_prompt (self, p, name, icon);
+  else if (name != NULL && *name)
+    {
+      /* the profile made meanwhile */
+      g_free (p->app_name);
+      p->app_name = g_strdup (name);
+      pc_prompt_window_set_app (p->window, name, icon);
+    }
+}
+
+static void
+relist_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr (GVariant) prompts = NULL;
+  PcPromptManager *self;
+  GVariantIter iter;
+  GVariant *prompt;
+  gboolean again = FALSE;
+
+  if (!pc_dbus_portcullis1_call_list_prompts_finish (PC_DBUS_PORTCULLIS1 (source), &prompts, res,
+                                                     NULL))
+    return;
+  self = PC_PROMPT_MANAGER (g_object_get_data (source, "pc-prompt-manager"));
+  if (self == NULL)
+    return;
+  g_variant_iter_init (&iter, prompts);
+  while ((prompt = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      g_autoptr (GVariant) c = g_variant_lookup_value (prompt, "connection", NULL);
+      const char *id = NULL, *profile = "";
+      Prompt *p;
+
+      g_variant_lookup (prompt, "id", "&s", &id);
+      if (c != NULL)
+        g_variant_lookup (c, "profile", "&s", &profile);
+      p = id != NULL ? g_hash_table_lookup (self->prompts, id) : NULL;
+      if (p != NULL && !p->named && *profile)
+        pc_dbus_portcullis1_call_get_profile (PC_DBUS_PORTCULLIS1 (source), profile,
+                                              self->cancellable, profile_cb, g_strdup (id));
+      else if (p != NULL && !p->named)
+        again = TRUE; /* no profile yet: look again while the prompt is pending */
+      g_variant_unref (prompt);
+    }
+  if (again && self->rename_id == 0)
+    self->rename_id = g_timeout_add (1000, rename_cb, self);
+}
+
+static gboolean
+rename_cb (gpointer user_data)
+{
+  PcPromptManager *self = user_data;
+
+  self->rename_id = 0;
+  pc_dbus_portcullis1_call_list_prompts (pc_client_get_proxy (self->client), self->cancellable,
+                                         relist_cb, NULL);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -366,6 +472,7 @@ pc_prompt_manager_dispose (GObject *object)
   PcPromptManager *self = PC_PROMPT_MANAGER (object);
 
   g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->rename_id, g_source_remove);
   if (self->client != NULL)
     {
       g_object_set_data (G_OBJECT (pc_client_get_proxy (self->client)), "pc-prompt-manager", NULL);

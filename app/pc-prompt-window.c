@@ -51,7 +51,8 @@ struct _PcPromptWindow
   gint64 expires;
   guint arm_id;
   guint tick_id;
-  gint64 shown; /* monotonic time of the last show */
+  gint64 shown;          /* monotonic time of the last show */
+  char *default_verdict; /* prompt-default for this app, once known */
   gboolean armed;
   gboolean busy;
   gboolean finished;
@@ -102,7 +103,15 @@ tick_cb (gpointer user_data)
   gint64 total = self->expires - self->created;
   g_autofree char *text = NULL;
 
-  if (left > 0)
+  if (left > 0 && g_strcmp0 (self->default_verdict, "block") == 0)
+    text = g_strdup_printf (ngettext ("Without an answer, it is blocked in %d second",
+                                      "Without an answer, it is blocked in %d seconds", left),
+                            left);
+  else if (left > 0 && g_strcmp0 (self->default_verdict, "allow") == 0)
+    text = g_strdup_printf (ngettext ("Without an answer, it is allowed in %d second",
+                                      "Without an answer, it is allowed in %d seconds", left),
+                            left);
+  else if (left > 0)
     text = g_strdup_printf (ngettext ("Without an answer, the default applies in %d second",
                                       "Without an answer, the default applies in %d seconds", left),
                             left);
@@ -246,6 +255,14 @@ pc_prompt_window_new (GtkApplication *app, GVariant *prompt)
   tick_cb (self);
   self->tick_id = g_timeout_add (250, tick_cb, self);
   return self;
+}
+
+void
+pc_prompt_window_set_default (PcPromptWindow *self, const char *verdict)
+{
+  g_free (self->default_verdict);
+  self->default_verdict = g_strdup (verdict);
+  tick_cb (self);
 }
 
 void
@@ -428,6 +445,7 @@ pc_prompt_window_finalize (GObject *object)
   PcPromptWindow *self = PC_PROMPT_WINDOW (object);
 
   g_clear_pointer (&self->prompt, g_variant_unref);
+  g_free (self->default_verdict);
   g_free (self->id);
   G_OBJECT_CLASS (pc_prompt_window_parent_class)->finalize (object);
 }

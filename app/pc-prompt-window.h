@@ -17,6 +17,9 @@ void pc_prompt_window_show (PcPromptWindow *self);
 const char *pc_prompt_window_get_id (PcPromptWindow *self);
 /* The app's name and icon from its profile (the program's name until then). */
 void pc_prompt_window_set_app (PcPromptWindow *self, const char *name, const char *icon_name);
+/* What an unanswered prompt gets ("allow" or "block", the app's prompt-default): the countdown
+ * says it. */
+void pc_prompt_window_set_default (PcPromptWindow *self, const char *verdict);
 /* The AnswerPrompt dictionary (floating a{sv}) for verdict with the chosen scope and lifetime. */
 GVariant *pc_prompt_window_make_answer (PcPromptWindow *self, const char *verdict);
 /* While an answer is on its way the buttons are insensitive; an error shows below them. */

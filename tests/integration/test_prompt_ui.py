@@ -306,13 +306,17 @@ class PromptUiTests(unittest.TestCase):
         name = popup['app-name']
         self.assertIn(name, ('pcclient.py', 'python3'), popup)
         self.assertEqual(popup['summary'], f'{name} wants to connect to {P4} on 80/TCP')
+        self.wait(lambda: self.shown(pid)[0]['title'] == 'pcclient.py — Connection Request',
+                  "the profile's name in the title")
         self.assertTrue(popup['exe'].startswith('/usr/bin/python3'), popup)
         self.assertIn(CLIENT_TOOL, popup['cmdline'])
         self.assertTrue(popup['pid'].isdigit() and int(popup['pid']) > 1, popup)
         self.assertEqual(popup['user'], 'root (0)')
         self.assertEqual(popup['scope'], 'ip')  # no domain known for a bare address
         self.assertEqual(popup['lifetime'], 'forever')
-        self.assertIn('Without an answer, the default applies in', popup['countdown'])
+        # prompt-default is block: the countdown says what happens without an answer
+        self.wait(lambda: 'Without an answer, it is blocked in' in self.shown(pid)[0]['countdown'],
+                  'the countdown')
         self.assertGreater(popup['seconds-left'], 20)
         # a click in the first second does nothing
         r = self.cmd(f'prompt-click {pid} allow')
@@ -386,7 +390,8 @@ class PromptUiTests(unittest.TestCase):
             holder = self.hold(9)
             popup = self.popup_for(9)
             self.assertLessEqual(popup['seconds-left'], 3)
-            self.assertIn('default applies in', popup['countdown'])
+            self.wait(lambda: 'it is blocked in' in self.shown(popup['id'])[0]['countdown'],
+                      'the countdown')
             # nobody answers: prompt-default (block) applies, the popup and notification go
             self.assertFalse(self.held_result(holder)['ok'])
             self.wait(lambda: not self.shown(popup['id']), 'the expired prompt to go')
@@ -410,6 +415,9 @@ class PromptUiTests(unittest.TestCase):
             self.assertEqual(popup['summary'],
                              f"{P4} wants to connect to {popup['app-name']} on 2300/TCP")
             self.assertEqual(popup['pid'], str(listener.pid))
+            # named after the listener's profile once the helper has it
+            self.wait(lambda: self.shown(popup['id'])[0]['app-name'] == 'pcclient.py',
+                      "the profile's name")
             self.assertEqual(popup['scope'], 'port')  # its own port: the service
             self.ok(f"prompt-set {popup['id']} lifetime once")
             self.wait(lambda: self.shown(popup['id'])[0]['allow-sensitive'], 'Allow')
