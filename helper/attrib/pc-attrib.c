@@ -526,6 +526,17 @@ pc_attrib_get_owner_process (PcAttrib *self, const PcSocketOwner *owner)
   if (!owner->task_info || owner->pid <= 0)
     return pc_attrib_get_process (self, owner->pid);
   now = g_get_monotonic_time ();
+
+  /* The hooks saw this very process moments ago (same start time, so not a reused pid) at the
+   * exec count the record was made at: it is current, no need to ask its pidfd. */
+  e = g_hash_table_lookup (self->processes, GINT_TO_POINTER (owner->pid));
+  if (e != NULL && e->dead_since == 0 && e->exec_known && e->exec_id == owner->exec_id
+      && owner->start_time != 0 && e->proc->start_time == owner->start_time)
+    {
+      pc_lru_touch (self, e, now);
+      return pc_process_ref (e->proc);
+    }
+
   if (!owner->parent_image || owner->ppid <= 0
       || g_hash_table_contains (self->processes, GINT_TO_POINTER (owner->pid)))
     return pc_attrib_get_process_at_exec (self, owner->pid, owner->exec_id, now);
