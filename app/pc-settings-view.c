@@ -6,6 +6,7 @@
 #include "pc-settings-view.h"
 
 #include "pc-application.h"
+#include "pc-dns-group.h"
 #include "pc-filter-lists-group.h"
 #include "pc-window.h"
 
@@ -102,6 +103,7 @@ struct _PcSettingsView
   GPtrArray *groups_shown;
   GHashTable *rows;       /* key -> row widget */
   GtkWidget *lists_group; /* the global view's filter lists (owned) */
+  GtkWidget *dns_group;   /* and its DNS servers (owned) */
   GtkWidget *rule_entry[2];
   GtkWidget *rule_error[2];
   char *rule_error_text;
@@ -786,6 +788,14 @@ build (PcSettingsView *self)
                                              source);
           continue;
         }
+      if (!is_profile (self) && g_str_equal (infos[i].key, "dns-servers"))
+        {
+          /* the servers with their live status in their own group */
+          if (self->dns_group == NULL)
+            self->dns_group = g_object_ref_sink (pc_dns_group_new ());
+          pc_dns_group_set_setting (PC_DNS_GROUP (self->dns_group), value, source);
+          continue;
+        }
       group = group_for (self, made, infos[i].group);
       if (infos[i].kind == KIND_RULES)
         {
@@ -832,6 +842,8 @@ build (PcSettingsView *self)
         add_group (self, group);
       if (g_str_equal (groups[i][0], "lists") && self->lists_group != NULL && !is_profile (self))
         add_group (self, ADW_PREFERENCES_GROUP (self->lists_group));
+      if (g_str_equal (groups[i][0], "dns") && self->dns_group != NULL && !is_profile (self))
+        add_group (self, ADW_PREFERENCES_GROUP (self->dns_group));
     }
   self->building = FALSE;
   (void)saved_error;
@@ -992,6 +1004,7 @@ pc_settings_view_dispose (GObject *object)
   g_clear_pointer (&self->rows, g_hash_table_unref);
   g_clear_pointer (&self->groups_shown, g_ptr_array_unref);
   g_clear_object (&self->lists_group);
+  g_clear_object (&self->dns_group);
   G_OBJECT_CLASS (pc_settings_view_parent_class)->dispose (object);
 }
 
@@ -1104,10 +1117,15 @@ pc_settings_view_test_set (PcSettingsView *self, const char *key, const char *te
     }
   if (g_str_equal (key, "scroll-to"))
     {
-      GtkWidget *target = g_str_equal (text, "filter-lists") ? self->lists_group : NULL;
+      GtkWidget *target = g_str_equal (text, "filter-lists") ? self->lists_group
+                          : g_str_equal (text, "dns")        ? self->dns_group
+                                                             : NULL;
 
       return target != NULL && scroll_to (self, target);
     }
+  if (g_str_has_prefix (key, "dns:"))
+    return self->dns_group != NULL
+           && pc_dns_group_test_do (PC_DNS_GROUP (self->dns_group), key + strlen ("dns:"), text);
   if (g_str_has_prefix (key, "filter-list:"))
     return self->lists_group != NULL
            && pc_filter_lists_group_test_set (PC_FILTER_LISTS_GROUP (self->lists_group),
@@ -1195,6 +1213,8 @@ pc_settings_view_dump (PcSettingsView *self)
   if (self->lists_group != NULL)
     g_variant_builder_add (&b, "{sv}", "filter-lists",
                            pc_filter_lists_group_dump (PC_FILTER_LISTS_GROUP (self->lists_group)));
+  if (self->dns_group != NULL)
+    g_variant_builder_add (&b, "{sv}", "dns", pc_dns_group_dump (PC_DNS_GROUP (self->dns_group)));
   g_variant_builder_add (&b, "{sv}", "settings", g_variant_builder_end (&settings));
   g_variant_builder_add (&b, "{sv}", "rule-error",
                          g_variant_new_string (self->rule_error_text ? self->rule_error_text : ""));

@@ -15,11 +15,11 @@ const char *pc_settings_view_get_profile (PcSettingsView *self);
 void pc_settings_view_reload (PcSettingsView *self);
 /* For the test hook, through the same widgets a person uses: sets a setting's row to text
  * ("inherit" picks the inherit choice), or adds a rule with key "add-rule"/"add-inbound-rule";
- * "filter-list:ID" true|false switches a filter list category, "scroll-to" filter-lists shows
- * that group. */
+ * "filter-list:ID" true|false switches a filter list category, "dns:add" TEXT, "dns:remove" URL
+ * and "dns:flush" edit the DNS servers, "scroll-to" filter-lists|dns shows that group. */
 gboolean pc_settings_view_test_set (PcSettingsView *self, const char *key, const char *text);
 /* What the view shows: a{sv} with "profile", "loaded", "settings" (key -> (shown value,
- * source)), "rules", "rule-error", "filter-lists" (the global view's lists group). */
+ * source)), "rules", "rule-error", "filter-lists" and "dns" (the global view's groups). */
 GVariant *pc_settings_view_dump (PcSettingsView *self);
 
 G_END_DECLS

@@ -12,6 +12,7 @@ Screenshots of every page, light and dark, go to BUILD_DIR/meson-logs/screenshot
 """
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -20,6 +21,7 @@ import time
 import unittest
 
 import pctest
+import test_dns
 from pctest import BUILD_DIR, SOURCE_DIR, pcsandbox, require_root
 
 POLICY = os.path.join(SOURCE_DIR, 'data', 'org.portcullis.Portcullis1.policy')
@@ -58,7 +60,22 @@ def start_xvfb():
     return proc, ':' + display
 
 
-class AppTests(unittest.TestCase):
+class AppCase(unittest.TestCase):
+    """The app against a helper in a sandbox of its own (sandbox_args), driven through the test
+    hook; subclasses add servers the helper needs before the app starts (before_app)."""
+
+    @classmethod
+    def sandbox_args(cls):
+        raise NotImplementedError
+
+    @classmethod
+    def before_app(cls):
+        pass
+
+    @classmethod
+    def stop_servers(cls):
+        pass
+
     @classmethod
     def setUpClass(cls):
         require_root()
@@ -67,23 +84,16 @@ class AppTests(unittest.TestCase):
         os.makedirs(SHOTS, exist_ok=True)
         cls.tmp = tempfile.mkdtemp(prefix='pc-app-test-')
         os.chmod(cls.tmp, 0o755)
-        # signed filter-list updates from the peer, slow enough to show their progress
-        cls.served = os.path.join(cls.tmp, 'served')
-        cls.keys = os.path.join(cls.tmp, 'keys')
-        for d in (cls.served, cls.keys):
-            os.mkdir(d)
-            os.chmod(d, 0o755)
-        sign_tool('keygen', os.path.join(cls.tmp, 'good'))
-        shutil.copy(os.path.join(cls.tmp, 'good.pub'), cls.keys)
-        cls.sb = pcsandbox.Sandbox(
-            BUILD_DIR, polkit_policies=[POLICY],
-            servers_args=['--static-dir', cls.served, '--static-rate', str(LISTS_RATE)],
-            settings=f'[global]\ndefault-action=allow\nendpoints=- {P4} tcp/7;\n'
-                     f'lists-url=http://{PUB4}/static/\n'
-                     f'lists-keys={cls.keys}\nlists-update-interval=0\n',
-            log_dir=os.environ.get('PC_APP_TEST_LOGS'))
-        cls.sb.start()
-        cls.sb.wait_for_name(NAME, 10, cls.sb.helper_proc, cls.sb.helper_log_path)
+        cls.sb = pcsandbox.Sandbox(BUILD_DIR, polkit_policies=[POLICY],
+                                   log_dir=os.environ.get('PC_APP_TEST_LOGS'),
+                                   **cls.sandbox_args())
+        try:
+            cls.sb.start()
+            cls.sb.wait_for_name(NAME, 10, cls.sb.helper_proc, cls.sb.helper_log_path)
+            cls.before_app()
+        except BaseException:
+            cls.tearDownClass()
+            raise
         cls.xvfb, cls.display = start_xvfb()
         cls.hook = os.path.join(cls.tmp, 'hook.sock')
         runtime = os.path.join(cls.tmp, 'runtime')
@@ -106,7 +116,11 @@ class AppTests(unittest.TestCase):
                 cls.tearDownClass()
                 raise AssertionError('the app did not start its test hook')
             time.sleep(0.1)
-        cls.wait_for_window()
+        try:
+            cls.wait_for_window()
+        except BaseException:
+            cls.tearDownClass()
+            raise
 
     @classmethod
     def tearDownClass(cls):
@@ -120,6 +134,7 @@ class AppTests(unittest.TestCase):
         if getattr(cls, 'xvfb', None) is not None:
             cls.xvfb.terminate()
             cls.xvfb.wait(10)
+        cls.stop_servers()
         if getattr(cls, 'sb', None) is not None:
             cls.sb.close()
         shutil.rmtree(cls.tmp, ignore_errors=True)
@@ -161,7 +176,7 @@ class AppTests(unittest.TestCase):
             except (OSError, ValueError):
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError('the app did not see the helper')
+                raise AssertionError(f'the app did not see the helper: {cls.cmd("dump")[:2000]}')
             time.sleep(0.1)
 
     def wait(self, pred, what, timeout=15):
@@ -216,6 +231,24 @@ class AppTests(unittest.TestCase):
     def curl_rows(self, d):
         return [r for r in d['monitor']['rows']
                 if r['endpoint'] == P4 and r['port'] == 'tcp/8080']
+
+
+
+class AppTests(AppCase):
+    @classmethod
+    def sandbox_args(cls):
+        # signed filter-list updates from the peer, slow enough to show their progress
+        cls.served = os.path.join(cls.tmp, 'served')
+        cls.keys = os.path.join(cls.tmp, 'keys')
+        for d in (cls.served, cls.keys):
+            os.mkdir(d)
+            os.chmod(d, 0o755)
+        sign_tool('keygen', os.path.join(cls.tmp, 'good'))
+        shutil.copy(os.path.join(cls.tmp, 'good.pub'), cls.keys)
+        return dict(servers_args=['--static-dir', cls.served, '--static-rate', str(LISTS_RATE)],
+                    settings=f'[global]\ndefault-action=allow\nendpoints=- {P4} tcp/7;\n'
+                             f'lists-url=http://{PUB4}/static/\n'
+                             f'lists-keys={cls.keys}\nlists-update-interval=0\n')
 
     # ---- tests (run in name order; they share the app) ----
 
@@ -537,6 +570,116 @@ class AppTests(unittest.TestCase):
         self.assertEqual(self.curl('/bytes/10').returncode, 0)
         self.wait(lambda d: [r for r in self.curl_rows(d) if r['live'] or r['verdict']],
                   'traffic after the helper came back')
+
+
+class AppDnsTests(AppCase):
+    """Settings' DNS servers against the helper's resolver with a real unbound on the peer
+    (DoT and DoH, as in test_dns.py); the first server is down."""
+
+    @classmethod
+    def sandbox_args(cls):
+        test_dns.make_certs(cls.tmp)
+        ca = os.path.join(cls.tmp, 'ca.pem')
+        # nothing listens on 8853: that one fails, the resolver fails over to the next
+        cls.down = f'dot://dns.test:8853?ip={P4}&ca={ca}&name=peer-down'
+        cls.dot = f'dot://dns.test?ip={P4}&ca={ca}&name=peer-dot'
+        cls.doh = f'doh://dns.test/dns-query?ip={P4}&ca={ca}&name=peer-doh'
+        return dict(settings={'default-action': 'allow',
+                              'dns-listen': [f'{test_dns.LISTEN}:53', '[::1]:53']})
+
+    @classmethod
+    def before_app(cls):
+        conf = test_dns.unbound_conf(cls.tmp)
+        cls.unbound = cls.sb.peer(['unbound', '-d', '-c', conf], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        log = os.path.join(cls.tmp, 'unbound.log')
+        pctest.wait_until(lambda: os.path.exists(log) and 'start of service' in open(log).read()
+                          or cls.unbound.poll() is not None, timeout=10, what='unbound')
+        if cls.unbound.poll() is not None:
+            raise AssertionError('unbound did not start in the peer namespace')
+
+    @classmethod
+    def stop_servers(cls):
+        if getattr(cls, 'unbound', None) is not None:
+            cls.unbound.terminate()
+            cls.unbound.wait(10)
+
+    def dns(self, d):
+        return d['settings'].get('dns')
+
+    def upstream(self, d, name):
+        rows = [u for u in (self.dns(d) or {}).get('upstreams', []) if u['title'] == name]
+        return rows[0] if rows else None
+
+    def servers(self):
+        return json.loads(self.ctl('--json', 'config', 'get', 'dns-servers'))
+
+    def test_dns_servers_live_status_and_editing(self):
+        self.page('settings')
+        # at first the network's servers (dns-servers = system)
+        d = self.wait(lambda d: self.dns(d) and self.dns(d)['upstreams'] and d, 'the DNS servers')
+        self.assertIn(f'{test_dns.LISTEN}:53', self.dns(d)['resolver'])
+        system = self.dns(d)['upstreams']
+        self.assertTrue(system and all("The system's resolver" in u['subtitle'] for u in system),
+                        system)
+        # two servers added through the entry, one at once after the other: a down one, then
+        # DoT on the peer; then the system's servers removed through their row
+        self.ok(f'set dns:add {self.down}')
+        self.ok(f'set dns:add {self.dot}')
+        self.wait(lambda d: self.upstream(d, 'peer-dot'), 'peer-dot listed')
+        self.assertEqual(self.servers(), ['system', self.down, self.dot])
+        self.ok('set dns:remove system')
+        # the resolver keeps the system's servers for local names only: no longer removable
+        d = self.wait(lambda d: [(u['title'], u['removable']) for u in self.dns(d)['upstreams']
+                                 if u['removable'] or 'peer' in u['title']]
+                      == [('peer-down', True), ('peer-dot', True)] and d, 'the two servers')
+        self.assertEqual(self.servers(), [self.down, self.dot])
+        self.assertIn('not asked yet', self.upstream(d, 'peer-dot')['subtitle'])
+        # a query through the resolver: the first server fails, DoT on the peer answers
+        r = self.ctl('dns', 'query', 'www.test')
+        self.assertIn('203.0.113.5', r)
+        d = self.wait(lambda d: (self.upstream(d, 'peer-dot') or {}).get('reachable')
+                      and 'answers in' in self.upstream(d, 'peer-dot')['subtitle'] and d,
+                      'peer-dot answering (refreshed while shown)')
+        dot = self.upstream(d, 'peer-dot')
+        self.assertIn('DNS over TLS', dot['subtitle'])
+        self.assertRegex(dot['subtitle'], r'answers in \d+ ms')
+        self.assertRegex(dot['subtitle'], r'[1-9]\d* quer')
+        down = self.upstream(d, 'peer-down')
+        self.assertFalse(down['reachable'])
+        self.assertIn('not answering', down['subtitle'])
+        self.assertRegex(down['subtitle'], r'[1-9]\d* failure')
+        self.assertTrue(down['removable'])
+        self.wait(lambda d: re.match(r'[1-9]\d* answer', self.dns(d)['cache']), 'a cached answer')
+        self.ok('set scroll-to dns')
+        self.shoot('settings-dns')
+        # a bad server: the helper's reason under the entry, nothing changed
+        before = self.servers()
+        self.ok('set dns:add dot://dns.test?bogus=1')
+        d = self.wait(lambda d: self.dns(d)['add-error'] and d, 'the inline error')
+        self.assertIn('bogus', self.dns(d)['add-error'])
+        self.assertEqual(self.servers(), before)
+        self.ok('scheme dark')
+        time.sleep(0.6)
+        self.ok(f"screenshot {os.path.join(SHOTS, 'settings-dns-error-dark.png')}")
+        self.ok('scheme light')
+        # a good one is added at the end and listed; the error goes
+        self.ok(f'set dns:add {self.doh}')
+        d = self.wait(lambda d: self.upstream(d, 'peer-doh') and not self.dns(d)['add-error']
+                      and d, 'the new server listed')
+        self.assertEqual(self.servers(), [self.down, self.dot, self.doh])
+        self.assertIn('DNS over HTTPS', self.upstream(d, 'peer-doh')['subtitle'])
+        # the down one is removed through its row
+        self.ok(f'set dns:remove {self.down}')
+        self.wait(lambda d: self.upstream(d, 'peer-down') is None, 'peer-down gone')
+        self.assertEqual(self.servers(), [self.dot, self.doh])
+        # Flush empties the cache (changing the servers emptied it too: ask again first)
+        self.assertIn('203.0.113.5', self.ctl('dns', 'query', 'www.test'))
+        self.wait(lambda d: re.match(r'[1-9]\d* answer', self.dns(d)['cache']), 'a cached answer')
+        self.ok('set dns:flush now')
+        d = self.wait(lambda d: self.dns(d)['last-flush'] and d, 'the flush result')
+        self.assertRegex(self.dns(d)['last-flush'], r'^[1-9]\d* answers? removed')
+        self.wait(lambda d: self.dns(d)['cache'].startswith('0 answers'), 'an empty cache')
 
 
 class GermanAppTest(unittest.TestCase):
