@@ -37,6 +37,12 @@ struct
   __type (value, struct pc_bpf_owner);
 } pc_udp_flows SEC (".maps");
 
+struct
+{
+  __uint (type, BPF_MAP_TYPE_RINGBUF);
+  __uint (max_entries, PC_BPF_FLOW_EVENTS_BYTES);
+} pc_flow_events SEC (".maps");
+
 /* Set by the helper before loading (read-only data, so the verifier prunes the task reads
  * when it is off): whether the kernel lets these programs read the current task. */
 const volatile __u8 pc_task_info = 0;
@@ -298,5 +304,15 @@ pc_sockops (struct bpf_sock_ops *skops)
         }
     }
   bpf_map_update_elem (&pc_udp_flows, &f, o, BPF_ANY);
+  {
+    struct pc_bpf_flow_event *ev = bpf_ringbuf_reserve (&pc_flow_events, sizeof *ev, 0);
+    if (ev != NULL)
+      {
+        ev->flow = f;
+        ev->owner = *o;
+        /* nobody sleeps on the ring: the helper reads it when the SYN arrives */
+        bpf_ringbuf_submit (ev, BPF_RB_NO_WAKEUP);
+      }
+  }
   return 1;
 }

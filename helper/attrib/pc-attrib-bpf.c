@@ -25,7 +25,48 @@ struct _PcAttribBpf
   GPtrArray *links;   /* struct bpf_link *; destroying a link detaches its program */
   int owners_fd;
   int udp_flows_fd;
+  struct ring_buffer *flow_events; /* pc_flow_events, read without system calls */
+  GHashTable *tcp_flows;           /* struct pc_bpf_flow -> struct pc_bpf_owner, from the ring */
 };
+
+/* Outbound TCP flows the ring delivered and no SYN has claimed yet; more than this means
+ * they are flows the helper never sees (not queued), and they are dropped. */
+#define PC_TCP_FLOWS_MAX 4096
+
+static guint
+pc_bpf_flow_hash (gconstpointer p)
+{
+  const guint8 *b = p;
+  guint32 h = 2166136261u;
+
+  /* FNV-1a: the key is small and fully initialised (explicit padding) */
+  for (gsize i = 0; i < sizeof (struct pc_bpf_flow); i++)
+    h = (h ^ b[i]) * 16777619u;
+  return h;
+}
+
+static gboolean
+pc_bpf_flow_equal (gconstpointer a, gconstpointer b)
+{
+  return memcmp (a, b, sizeof (struct pc_bpf_flow)) == 0;
+}
+
+static int
+pc_flow_event_cb (void *ctx, void *data, size_t size)
+{
+  PcAttribBpf *self = ctx;
+  const struct pc_bpf_flow_event *ev = data;
+  struct pc_bpf_flow_event *copy;
+
+  if (size < sizeof *ev)
+    return 0;
+  if (g_hash_table_size (self->tcp_flows) >= PC_TCP_FLOWS_MAX)
+    g_hash_table_remove_all (self->tcp_flows);
+  /* one allocation: the key is the event's flow, the value its owner */
+  copy = g_memdup2 (ev, sizeof *ev);
+  g_hash_table_replace (self->tcp_flows, &copy->flow, &copy->owner);
+  return 0;
+}
 
 static int
 pc_libbpf_print_cb (enum libbpf_print_level level, const char *format, va_list args)
@@ -136,6 +177,11 @@ pc_attrib_bpf_new (const char *cgroup_path, GError **error)
 
   self->owners_fd = bpf_map__fd (self->skel->maps.pc_owners);
   self->udp_flows_fd = bpf_map__fd (self->skel->maps.pc_udp_flows);
+  self->tcp_flows = g_hash_table_new_full (pc_bpf_flow_hash, pc_bpf_flow_equal, g_free, NULL);
+  self->flow_events = ring_buffer__new (bpf_map__fd (self->skel->maps.pc_flow_events),
+                                        pc_flow_event_cb, self, NULL);
+  if (self->flow_events == NULL)
+    g_debug ("no flow ring buffer (%s): outbound TCP owners come from the map", g_strerror (errno));
   return g_steal_pointer (&self);
 }
 
@@ -146,6 +192,8 @@ pc_attrib_bpf_free (PcAttribBpf *self)
     return;
   /* Links first: detach before the programs and maps go away. */
   g_clear_pointer (&self->links, g_ptr_array_unref);
+  g_clear_pointer (&self->flow_events, ring_buffer__free);
+  g_clear_pointer (&self->tcp_flows, g_hash_table_unref);
   g_clear_pointer (&self->skel, pc_sock_bpf__destroy);
   g_free (self);
 }
@@ -158,6 +206,18 @@ pc_attrib_bpf_lookup_cookie (PcAttribBpf *self, guint64 cookie, struct pc_bpf_ow
   return bpf_map_lookup_elem (self->owners_fd, &cookie, out) == 0;
 }
 
+static void
+pc_bpf_flow_from_key (struct pc_bpf_flow *f, guint64 netns, const PcFlowKey *key)
+{
+  memset (f, 0, sizeof *f);
+  f->netns = netns;
+  f->family = key->family == AF_INET6 ? PC_BPF_AF_INET6 : PC_BPF_AF_INET;
+  f->proto = key->proto;
+  f->lport = key->lport;
+  f->rport = key->rport;
+  memcpy (f->raddr, key->raddr.b, key->family == AF_INET6 ? 16 : 4);
+}
+
 gboolean
 pc_attrib_bpf_lookup_udp_flow (PcAttribBpf *self,
                                guint64 netns,
@@ -166,17 +226,43 @@ pc_attrib_bpf_lookup_udp_flow (PcAttribBpf *self,
 {
   struct pc_bpf_flow f;
 
-  memset (&f, 0, sizeof f);
-  f.netns = netns;
-  f.family = key->family == AF_INET6 ? PC_BPF_AF_INET6 : PC_BPF_AF_INET;
-  f.proto = key->proto;
-  f.lport = key->lport;
-  f.rport = key->rport;
-  memcpy (f.raddr, key->raddr.b, key->family == AF_INET6 ? 16 : 4);
+  pc_bpf_flow_from_key (&f, netns, key);
+  return bpf_map_lookup_elem (self->udp_flows_fd, &f, out) == 0;
+}
+
+gboolean
+pc_attrib_bpf_lookup_tcp_flow (PcAttribBpf *self,
+                               guint64 netns,
+                               const PcFlowKey *key,
+                               struct pc_bpf_owner *out)
+{
+  struct pc_bpf_flow f;
+  gpointer flow_key, owner;
+
+  pc_bpf_flow_from_key (&f, netns, key);
+  if (self->flow_events != NULL)
+    {
+      ring_buffer__consume (self->flow_events);
+      if (g_hash_table_steal_extended (self->tcp_flows, &f, &flow_key, &owner))
+        {
+          memcpy (out, owner, sizeof *out);
+          g_free (flow_key); /* the event's one allocation */
+          return TRUE;
+        }
+    }
   return bpf_map_lookup_elem (self->udp_flows_fd, &f, out) == 0;
 }
 
 #else /* !HAVE_BPF */
+
+gboolean
+pc_attrib_bpf_lookup_tcp_flow (PcAttribBpf *self,
+                               guint64 netns,
+                               const PcFlowKey *key,
+                               struct pc_bpf_owner *out)
+{
+  return FALSE;
+}
 
 struct _PcAttribBpf
 {

@@ -46,3 +46,14 @@ struct pc_bpf_flow
   __u16 pad;
   __u32 raddr[4]; /* network order; IPv4 in raddr[0] */
 };
+
+/* The sockops hook also sends each outbound TCP flow it records through a ring buffer, which
+ * the helper reads from shared memory when the SYN is queued: no system call on the packet
+ * path. The map stays the fallback (ring full, helper busy). */
+struct pc_bpf_flow_event
+{
+  struct pc_bpf_flow flow;
+  struct pc_bpf_owner owner;
+};
+
+#define PC_BPF_FLOW_EVENTS_BYTES (256 * 1024)
