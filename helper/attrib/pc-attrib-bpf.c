@@ -36,13 +36,8 @@ struct _PcAttribBpf
 static guint
 pc_bpf_flow_hash (gconstpointer p)
 {
-  const guint8 *b = p;
-  guint32 h = 2166136261u;
-
-  /* FNV-1a: the key is small and fully initialised (explicit padding) */
-  for (gsize i = 0; i < sizeof (struct pc_bpf_flow); i++)
-    h = (h ^ b[i]) * 16777619u;
-  return h;
+  /* the key is fully initialised (explicit padding) */
+  return pc_hash_bytes (p, sizeof (struct pc_bpf_flow));
 }
 
 static gboolean

@@ -90,16 +90,22 @@ pc_flow_key_to_string (const PcFlowKey *key)
 }
 
 guint
-pc_flow_key_hash (gconstpointer p)
+pc_hash_bytes (gconstpointer p, gsize len)
 {
-  const PcFlowKey *k = p;
-  /* FNV-1a over the bytes that identify the flow; the struct has no padding holes that matter
-   * because keys are always memset before being filled. */
   const guint8 *b = p;
   guint32 h = 2166136261u;
-  for (gsize i = 0; i < sizeof *k; i++)
+
+  for (gsize i = 0; i < len; i++)
     h = (h ^ b[i]) * 16777619u;
   return h;
+}
+
+guint
+pc_flow_key_hash (gconstpointer p)
+{
+  /* the struct has no padding holes that matter because keys are always memset before being
+   * filled */
+  return pc_hash_bytes (p, sizeof (PcFlowKey));
 }
 
 gboolean

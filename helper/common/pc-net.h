@@ -53,6 +53,8 @@ const char *pc_proto_to_string (guint8 proto);
 /* "tcp 10.0.0.1:4242 -> 93.184.216.34:443 (out)" */
 char *pc_flow_key_to_string (const PcFlowKey *key);
 
+/* FNV-1a over len bytes: for small fixed-size keys that are fully initialised (padding too). */
+guint pc_hash_bytes (gconstpointer p, gsize len);
 guint pc_flow_key_hash (gconstpointer key);
 gboolean pc_flow_key_equal (gconstpointer a, gconstpointer b);
 

@@ -35,12 +35,7 @@ struct _PcTraffic
 static guint
 key_hash (gconstpointer p)
 {
-  const guint8 *b = p;
-  guint32 h = 2166136261u;
-
-  for (gsize i = 0; i < sizeof (struct pc_traffic_key); i++)
-    h = (h ^ b[i]) * 16777619u;
-  return h;
+  return pc_hash_bytes (p, sizeof (struct pc_traffic_key));
 }
 
 static gboolean
