@@ -30,7 +30,7 @@ test_spec_parse (void)
     { "dns://192.0.2.53", NULL },
     { "dns://[2001:db8::53]:5353", NULL },
     { "system", NULL },
-    { "dot://dns.example", "host dns.example is a name: add ip=ADDRESS" },
+    { "dot://dns.example", NULL }, /* looked up through `system` when first used */
     { "dns://dns.example", "host dns.example is not an IP address" },
     { "dot://192.0.2.1?colour=blue", "unknown parameter colour" },
     { "dot://192.0.2.1?ip=banana", "ip=banana is not an IP address" },
@@ -491,10 +491,105 @@ test_all_down (void)
   results_clear (&r);
 }
 
+static void
+run_list_query (PcDnsUpstreams *list, Results *r)
+{
+  g_autoptr (GBytes) q = make_query ("www.test", PC_DNS_TYPE_A, 7);
+
+  results_init (r);
+  r->pending = 1;
+  pc_dns_upstreams_query (list, q, FALSE, list_cb, r);
+  if (r->pending > 0)
+    g_main_loop_run (r->loop);
+}
+
+/* dot://dns.test and doh://dns.test without ip=: the name is asked of the system servers (a
+ * resolv.conf naming unbound) once per upstream, then the certificate is checked against it */
+static void
+test_host_name_bootstrap (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("pc-dns-boot-XXXXXX", NULL);
+  g_autofree char *resolv = g_build_filename (dir, "resolv.conf", NULL);
+  g_autofree char *dot
+      = g_strdup_printf ("dot://dns.test:%u?ca=%s", unbound->tls_port, unbound->ca_file);
+  g_autofree char *doh = g_strdup_printf ("doh://dns.test:%u/dns-query?ca=%s", unbound->https_port,
+                                          unbound->ca_file);
+  g_autofree char *nowhere
+      = g_strdup_printf ("dot://nowhere.test:%u?ca=%s", unbound->tls_port, unbound->ca_file);
+  const char *urls[] = { nowhere, dot, doh, NULL };
+  PcDnsUpstreamsConfig config = { .resolv_conf = resolv, .system_port = unbound->plain_port };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PcDnsUpstreams) list = NULL;
+  g_autoptr (GArray) status = NULL;
+  guint before = dns_test_servers_count (unbound, "dns.test.", "A");
+  guint t = g_timeout_add_seconds (20, timeout_cb, NULL);
+  Results r;
+
+  g_assert_true (g_file_set_contents (resolv, "nameserver 127.0.0.1\n", -1, NULL));
+  list = pc_dns_upstreams_new (urls, &config, &error);
+  g_assert_no_error (error);
+  /* nowhere.test has no address: that upstream fails with the reason, dot://dns.test answers */
+  for (guint round = 0; round < 3; round++)
+    {
+      run_list_query (list, &r);
+      assert_answered (&r, 1);
+      results_clear (&r);
+    }
+  status = pc_dns_upstreams_get_status (list);
+  g_assert_cmpstr (g_array_index (status, PcDnsUpstreamStatus, 0).last_error, ==,
+                   "cannot find the address of nowhere.test through the system servers: it has "
+                   "none");
+  g_assert_true (g_array_index (status, PcDnsUpstreamStatus, 1).reachable);
+  g_assert_cmpuint (g_array_index (status, PcDnsUpstreamStatus, 1).queries, ==, 3);
+  /* asked once, not per query */
+  g_assert_cmpuint (dns_test_servers_count (unbound, "dns.test.", "A") - before, ==, 1);
+  /* nowhere.test is not asked again right away (it failed moments ago) */
+  g_assert_cmpuint (dns_test_servers_count (unbound, "nowhere.test.", "A"), ==, 1);
+  g_clear_pointer (&status, g_array_unref);
+  g_clear_pointer (&list, pc_dns_upstreams_free);
+
+  /* DoH alone, several questions at once while its name is looked up: all wait for it */
+  {
+    const char *only[] = { doh, NULL };
+    list = pc_dns_upstreams_new (only, &config, &error);
+    g_assert_no_error (error);
+    results_init (&r);
+    r.pending = 4;
+    for (guint i = 0; i < 4; i++)
+      {
+        g_autoptr (GBytes) q = make_query ("www.test", PC_DNS_TYPE_A, (guint16)(20 + i));
+        pc_dns_upstreams_query (list, q, FALSE, list_cb, &r);
+      }
+    g_main_loop_run (r.loop);
+    assert_answered (&r, 4);
+    results_clear (&r);
+    g_assert_cmpuint (dns_test_servers_count (unbound, "dns.test.", "A") - before, ==, 2);
+  }
+  /* freed while a name is being looked up: the waiting question is told, nothing leaks */
+  g_clear_pointer (&list, pc_dns_upstreams_free);
+  {
+    const char *only[] = { dot, NULL };
+    list = pc_dns_upstreams_new (only, &config, &error);
+    results_init (&r);
+    r.pending = 1;
+    {
+      g_autoptr (GBytes) q = make_query ("www.test", PC_DNS_TYPE_A, 30);
+      pc_dns_upstreams_query (list, q, FALSE, list_cb, &r);
+    }
+    g_clear_pointer (&list, pc_dns_upstreams_free);
+    g_assert_cmpuint (r.pending, ==, 0);
+    g_assert_null (r.replies->pdata[0]);
+    results_clear (&r);
+  }
+  g_source_remove (t);
+  g_unlink (resolv);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
-  const char *extra[] = { NULL };
+  const char *extra[] = { "local-data: \"dns.test. 60 IN A 127.0.0.1\"", NULL };
   int ret;
 
   g_test_init (&argc, &argv, NULL);
@@ -507,6 +602,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dns/upstream/tls-refused", test_tls_refused);
   g_test_add_func ("/dns/upstream/failover", test_failover);
   g_test_add_func ("/dns/upstream/all-down", test_all_down);
+  g_test_add_func ("/dns/upstream/host-name-bootstrap", test_host_name_bootstrap);
   unbound = dns_test_servers_start (extra);
   ret = g_test_run ();
   dns_test_servers_stop (unbound);

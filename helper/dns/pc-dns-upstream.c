@@ -34,6 +34,8 @@ struct _PcDnsUpstream
   guint64 connections;
   guint64 resumed;
   char *last_error;
+  struct _Bootstrap *bootstrap; /* finding the address of a host name, while it runs */
+  gint64 bootstrap_failed;      /* when it last failed (monotonic µs), 0 never */
 };
 
 /* g_set_str () is GLib 2.76; Debian 12 has 2.74 */
@@ -145,7 +147,9 @@ pc_dns_upstream_new (const PcDnsUpstreamSpec *spec, gboolean system, GError **er
   self->context = g_main_context_ref_thread_default ();
   self->queries = g_hash_table_new (NULL, NULL);
   self->reachable = TRUE;
-  if (spec->kind == PC_DNS_UPSTREAM_DOT || spec->kind == PC_DNS_UPSTREAM_DOH)
+  /* a host name without ip=: the TLS side is made once its address is known */
+  if ((spec->kind == PC_DNS_UPSTREAM_DOT || spec->kind == PC_DNS_UPSTREAM_DOH)
+      && spec->addr.family != 0)
     {
       self->tls = pc_dns_tls_new (self, spec, error);
       if (self->tls == NULL)
@@ -172,11 +176,14 @@ query_stop_io (PcDnsQuery *q)
     }
 }
 
+static void upstream_forget_bootstrap (PcDnsUpstream *self);
+
 void
 pc_dns_upstream_free (PcDnsUpstream *self)
 {
   if (self == NULL)
     return;
+  upstream_forget_bootstrap (self);
   if (self->queries != NULL)
     {
       g_autoptr (GError) error
@@ -522,6 +529,12 @@ pc_dns_upstream_query (PcDnsUpstream *self,
       query_fail (q, PC_ERROR, PC_ERROR_INVALID_ARGS, "query of %" G_GSIZE_FORMAT " bytes", len);
       return;
     }
+  if (self->spec->addr.family == 0)
+    {
+      query_fail (q, PC_ERROR, PC_ERROR_UNAVAILABLE, "the address of %s is not known",
+                  self->spec->host);
+      return;
+    }
   q->timeout = g_timeout_source_new (timeout_ms > 0 ? timeout_ms : 2000);
   g_source_set_callback (q->timeout, timeout_cb, q, NULL);
   g_source_attach (q->timeout, self->context);
@@ -664,6 +677,195 @@ typedef struct
 static void attempt_next (Attempt *a, const GError *last_error);
 
 static void
+attempt_free (Attempt *a)
+{
+  g_bytes_unref (a->query);
+  g_ptr_array_unref (a->order);
+  g_free (a);
+}
+
+/* ---- host names of upstreams (dot://dns.example without ip=) --------------------------------- */
+
+/* The address of an upstream's host name, asked of the `system` servers once (A, then AAAA) and
+ * kept for the life of the upstream; queries for it wait meanwhile. After a failure they fail at
+ * once (and go to the next upstream) for BOOTSTRAP_RETRY_US before it is asked again. */
+#define BOOTSTRAP_RETRY_US (10 * G_USEC_PER_SEC)
+
+typedef struct _Bootstrap
+{
+  PcDnsUpstreams *owner;
+  PcDnsUpstream *upstream; /* NULL once the upstream is gone */
+  guint16 qtype;
+  GPtrArray *waiting; /* Attempt */
+} Bootstrap;
+
+static void
+upstream_forget_bootstrap (PcDnsUpstream *self)
+{
+  if (self->bootstrap != NULL)
+    self->bootstrap->upstream = NULL;
+  self->bootstrap = NULL;
+}
+
+gboolean
+pc_dns_upstream_set_address (PcDnsUpstream *self, const PcAddr *addr, GError **error)
+{
+  self->spec->addr = *addr;
+  if (self->spec->kind != PC_DNS_UPSTREAM_DOT && self->spec->kind != PC_DNS_UPSTREAM_DOH)
+    return TRUE;
+  g_clear_pointer (&self->tls, pc_dns_tls_free);
+  self->tls = pc_dns_tls_new (self, self->spec, error);
+  if (self->tls == NULL)
+    {
+      memset (&self->spec->addr, 0, sizeof self->spec->addr);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void bootstrap_ask (Bootstrap *b);
+
+/* Every waiting attempt goes on: to this upstream again (now with an address) or, on error, to
+ * the next one. */
+static void
+bootstrap_finish (Bootstrap *b, const GError *error)
+{
+  g_autoptr (GPtrArray) waiting = g_steal_pointer (&b->waiting);
+
+  if (b->upstream != NULL)
+    b->upstream->bootstrap = NULL;
+  for (guint i = 0; i < waiting->len; i++)
+    {
+      Attempt *a = waiting->pdata[i];
+
+      if (b->upstream == NULL)
+        {
+          /* the list is being freed: nothing left to try */
+          g_autoptr (GError) cancelled
+              = g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED, "the upstream was removed");
+          a->func (NULL, cancelled, NULL, a->user_data);
+          attempt_free (a);
+          continue;
+        }
+      if (error == NULL)
+        a->next--; /* this upstream again */
+      attempt_next (a, error);
+    }
+  g_free (b);
+}
+
+static void
+bootstrap_cb (GBytes *reply, const GError *error, PcDnsUpstream *server, gpointer user_data)
+{
+  Bootstrap *b = user_data;
+  PcDnsUpstream *up = b->upstream;
+  g_autoptr (PcDnsMessage) msg = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  if (up == NULL)
+    {
+      bootstrap_finish (b, NULL);
+      return;
+    }
+  if (reply != NULL)
+    msg = pc_dns_message_parse (g_bytes_get_data (reply, NULL), g_bytes_get_size (reply), NULL);
+  if (msg != NULL)
+    {
+      GArray *an = msg->sections[PC_DNS_SECTION_ANSWER];
+
+      for (guint i = 0; i < an->len; i++)
+        {
+          PcDnsRecord *rec = &g_array_index (an, PcDnsRecord, i);
+          PcAddr addr = { 0 };
+          char text[PC_ADDR_STRLEN];
+
+          if (rec->type != b->qtype || rec->rdlen != (b->qtype == PC_DNS_TYPE_A ? 4 : 16))
+            continue;
+          addr.family = b->qtype == PC_DNS_TYPE_A ? AF_INET : AF_INET6;
+          memcpy (addr.b, rec->rdata, rec->rdlen);
+          if (!pc_dns_upstream_set_address (up, &addr, &local_error))
+            break;
+          g_message ("dns server %s: %s is %s (asked the system servers)", up->spec->label,
+                     up->spec->host, pc_addr_to_string (&addr, text));
+          bootstrap_finish (b, NULL);
+          return;
+        }
+      if (local_error == NULL && b->qtype == PC_DNS_TYPE_A)
+        {
+          b->qtype = PC_DNS_TYPE_AAAA; /* an IPv6-only server */
+          bootstrap_ask (b);
+          return;
+        }
+    }
+  if (local_error == NULL)
+    local_error = g_error_new (PC_ERROR, PC_ERROR_UNAVAILABLE,
+                               "cannot find the address of %s through the system servers: %s",
+                               up->spec->host,
+                               error != NULL ? error->message
+                               : msg == NULL ? "the answer does not parse"
+                                             : "it has none");
+  up->bootstrap_failed = g_get_monotonic_time ();
+  up->reachable = FALSE;
+  up->failures++;
+  set_str (&up->last_error, local_error->message);
+  g_message ("dns server %s: %s", up->spec->label, local_error->message);
+  bootstrap_finish (b, local_error);
+}
+
+static void
+bootstrap_ask (Bootstrap *b)
+{
+  g_autoptr (PcDnsMessage) q = pc_dns_message_new ();
+  g_autoptr (GBytes) wire = NULL;
+
+  q->id = (guint16)g_random_int_range (0, 65536);
+  q->flags = PC_DNS_FLAG_RD;
+  pc_dns_message_add_question (q, b->upstream->spec->host, b->qtype, PC_DNS_CLASS_IN);
+  wire = pc_dns_message_build (q, 0, NULL);
+  if (wire == NULL)
+    {
+      g_autoptr (GError) error = g_error_new (PC_ERROR, PC_ERROR_INVALID_SETTING,
+                                              "%s is not a host name", b->upstream->spec->host);
+      b->upstream->bootstrap_failed = g_get_monotonic_time ();
+      set_str (&b->upstream->last_error, error->message);
+      bootstrap_finish (b, error);
+      return;
+    }
+  /* local: the system servers, never the configured upstreams (this one among them) */
+  pc_dns_upstreams_query (b->owner, wire, TRUE, bootstrap_cb, b);
+}
+
+/* a waits until up has an address, or goes on to the next upstream */
+static void
+bootstrap_wait (PcDnsUpstreams *owner, PcDnsUpstream *up, Attempt *a)
+{
+  Bootstrap *b = up->bootstrap;
+
+  if (b == NULL && up->bootstrap_failed != 0
+      && g_get_monotonic_time () - up->bootstrap_failed < BOOTSTRAP_RETRY_US)
+    {
+      g_autoptr (GError) error
+          = g_error_new (PC_ERROR, PC_ERROR_UNAVAILABLE, "%s",
+                         up->last_error != NULL ? up->last_error : "no address");
+      attempt_next (a, error);
+      return;
+    }
+  if (b != NULL)
+    {
+      g_ptr_array_add (b->waiting, a);
+      return;
+    }
+  b = g_new0 (Bootstrap, 1);
+  b->owner = owner;
+  b->upstream = up;
+  b->qtype = PC_DNS_TYPE_A;
+  b->waiting = g_ptr_array_new ();
+  g_ptr_array_add (b->waiting, a);
+  up->bootstrap = b;
+  bootstrap_ask (b);
+}
+
+static void
 attempt_cb (GBytes *reply, const GError *error, PcDnsUpstream *upstream, gpointer user_data)
 {
   Attempt *a = user_data;
@@ -693,8 +895,12 @@ attempt_next (Attempt *a, const GError *last_error)
 {
   if (a->next < a->order->len)
     {
-      pc_dns_upstream_query (a->order->pdata[a->next++], a->query, a->owner->attempt_timeout_ms,
-                             attempt_cb, a);
+      PcDnsUpstream *up = a->order->pdata[a->next++];
+
+      if (up->spec->addr.family == 0)
+        bootstrap_wait (a->owner, up, a);
+      else
+        pc_dns_upstream_query (up, a->query, a->owner->attempt_timeout_ms, attempt_cb, a);
       return;
     }
   {

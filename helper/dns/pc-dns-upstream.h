@@ -12,9 +12,11 @@
  *   doh://HOST[:PORT]/PATH?ip=ADDR&verify=NAME&name=LABEL&ca=FILE DNS over HTTPS (HTTP/2), port 443
  *   dns://ADDR[:PORT]                                              plain UDP (TCP when truncated)
  *   system                                                         the nameservers of resolv.conf
- * HOST may be an address (IPv6 in brackets); a host name needs ip= (the resolver does not resolve
- * its own upstreams through itself). verify defaults to HOST and is the name the certificate
- * must carry; ca adds a PEM CA file to the system trust store for that server. */
+ * HOST may be an address (IPv6 in brackets) or a name: without ip= the name is asked of the
+ * `system` servers once (A, else AAAA), when the upstream is first used, and kept for its life
+ * (the resolver never resolves its own upstreams through itself). verify defaults to HOST and is
+ * the name the certificate must carry; ca adds a PEM CA file to the system trust store for that
+ * server. */
 #pragma once
 
 #include <glib.h>
@@ -65,6 +67,8 @@ void pc_dns_upstream_query (PcDnsUpstream *self,
                             PcDnsUpstreamFunc func,
                             gpointer user_data);
 void pc_dns_upstream_get_status (PcDnsUpstream *self, PcDnsUpstreamStatus *status);
+/* The address to connect to, for an upstream whose URL named a host without ip=. */
+gboolean pc_dns_upstream_set_address (PcDnsUpstream *self, const PcAddr *addr, GError **error);
 gboolean pc_dns_upstream_is_system (PcDnsUpstream *self);
 
 /* The configured list. `system` expands in place to the resolv.conf servers; those servers

@@ -159,16 +159,12 @@ parse_url (PcDnsUpstreamSpec *spec, const char *url, GError **error)
   if (!parse_params (spec, g_uri_get_query (uri), error))
     return FALSE;
 
-  if (spec->addr.family == 0 && !pc_addr_parse (spec->host, &spec->addr))
+  /* a name without ip= is looked up through `system` when first used (pc-dns-upstream.c) */
+  if (spec->addr.family == 0 && !pc_addr_parse (spec->host, &spec->addr)
+      && spec->kind == PC_DNS_UPSTREAM_PLAIN)
     {
-      if (spec->kind == PC_DNS_UPSTREAM_PLAIN)
-        g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING, "host %s is not an IP address",
-                     spec->host);
-      else
-        g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING,
-                     "host %s is a name: add ip=ADDRESS (upstreams are not resolved through the "
-                     "resolver they serve)",
-                     spec->host);
+      g_set_error (error, PC_ERROR, PC_ERROR_INVALID_SETTING, "host %s is not an IP address",
+                   spec->host);
       return FALSE;
     }
   if (spec->kind != PC_DNS_UPSTREAM_PLAIN && spec->verify == NULL)
