@@ -74,7 +74,23 @@ typedef struct
   gint64 last_active;
   guint pending;
   PcFlowKey flow;
+  pid_t owner; /* the process on the other end, found for its first question; 0 not yet */
 } TcpConn;
+
+/* Who sent from a UDP client socket, for OWNER_CACHE_US: a program usually asks A and AAAA (or
+ * more) from one socket at once, and each lookup costs a sock_diag request and a /proc check.
+ * Another program would have to get the same port of the same address within that time to be
+ * taken for the first, which the kernel's random ephemeral ports make rare; the cost of being
+ * wrong is one answer judged by the wrong app's rules. */
+#define OWNER_CACHE_US (G_USEC_PER_SEC)
+#define OWNER_CACHE_MAX 4096
+
+typedef struct
+{
+  PcFlowKey key;
+  pid_t pid;
+  gint64 expires;
+} OwnerEntry;
 
 /* a question asked by the helper itself (pc_dns_server_query) */
 typedef struct
@@ -126,6 +142,7 @@ struct _PcDnsServer
   PcAttrib *attrib;
   char **search;
   GHashTable *tcp_conns; /* TcpConn set */
+  GHashTable *owners;    /* &OwnerEntry.key -> OwnerEntry, resolver thread */
   GSource *sweep;
   PcDnsPolicyFunc policy;
   gpointer policy_data;
@@ -237,6 +254,7 @@ pc_dns_server_new (const PcDnsServerConfig *config, GError **error)
   self->memory = config->memory != NULL ? config->memory : pc_dns_memory_new (65536, NULL, NULL);
   self->config.memory = NULL;
   self->tcp_conns = g_hash_table_new (NULL, NULL);
+  self->owners = g_hash_table_new_full (pc_flow_key_hash, pc_flow_key_equal, NULL, g_free);
 
   for (guint i = 0; self->listen[i] != NULL; i++)
     {
@@ -606,10 +624,39 @@ find_owner (PcDnsServer *self, Ask *a)
 {
   PcSocketOwner owner = { 0 };
 
+  OwnerEntry *e;
+  gint64 now;
+
   if (a->lq != NULL)
     a->pid = a->lq->pid;
-  else if (self->attrib != NULL && pc_attrib_find_owner (self->attrib, &a->flow, &owner))
-    a->pid = owner.pid;
+  else if (a->conn != NULL && a->conn->owner != 0)
+    a->pid = a->conn->owner; /* a TCP connection keeps its process */
+  else if (self->attrib != NULL)
+    {
+      now = g_get_monotonic_time ();
+      e = a->conn == NULL ? g_hash_table_lookup (self->owners, &a->flow) : NULL;
+      if (e != NULL && e->expires > now)
+        a->pid = e->pid;
+      else if (pc_attrib_find_owner (self->attrib, &a->flow, &owner) && owner.pid > 0)
+        {
+          a->pid = owner.pid;
+          if (a->conn != NULL)
+            a->conn->owner = owner.pid;
+          else
+            {
+              if (e == NULL)
+                {
+                  if (g_hash_table_size (self->owners) >= OWNER_CACHE_MAX)
+                    g_hash_table_remove_all (self->owners);
+                  e = g_new0 (OwnerEntry, 1);
+                  e->key = a->flow;
+                  g_hash_table_add (self->owners, e);
+                }
+              e->pid = owner.pid;
+              e->expires = now + OWNER_CACHE_US;
+            }
+        }
+    }
   /* the attribution's cache: no /proc reads while the process lives */
   if (a->pid > 0 && self->attrib != NULL && self->policy != NULL)
     a->process = pc_attrib_get_process (self->attrib, a->pid);
@@ -1071,6 +1118,10 @@ sweep_cb (gpointer user_data)
     }
   for (guint i = 0; i < idle->len; i++)
     tcp_conn_close (idle->pdata[i]);
+  g_hash_table_iter_init (&iter, self->owners);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (((OwnerEntry *)key)->expires <= now)
+      g_hash_table_iter_remove (&iter);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1748,6 +1799,7 @@ pc_dns_server_free (PcDnsServer *self)
     }
   g_clear_pointer (&self->listeners, g_ptr_array_unref);
   g_clear_pointer (&self->tcp_conns, g_hash_table_unref);
+  g_clear_pointer (&self->owners, g_hash_table_unref);
   if (self->own_memory)
     pc_dns_memory_free (self->memory);
   self->memory = NULL;
