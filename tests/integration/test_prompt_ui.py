@@ -385,11 +385,11 @@ class PromptUiTests(unittest.TestCase):
         self.wait(lambda: self.displayed() == 0, 'the notification to close')
 
     def test_unanswered_prompt_times_out_and_the_popup_goes(self):
-        pctest.apply_settings(self.sb, SETTINGS.replace('prompt-timeout=40', 'prompt-timeout=3'))
+        pctest.apply_settings(self.sb, SETTINGS.replace('prompt-timeout=40', 'prompt-timeout=5'))
         try:
             holder = self.hold(9)
             popup = self.popup_for(9)
-            self.assertLessEqual(popup['seconds-left'], 3)
+            self.assertLessEqual(popup['seconds-left'], 5)
             self.wait(lambda: 'it is blocked in' in self.shown(popup['id'])[0]['countdown'],
                       'the countdown')
             # nobody answers: prompt-default (block) applies, the popup and notification go
