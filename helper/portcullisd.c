@@ -256,8 +256,9 @@ dns_policy_cb (const PcDnsPolicyRequest *request, char **reason, gpointer user_d
   input.domain = request->name;
   input.profile = pc_policy_snapshot_match (snapshot, process, FALSE);
   input.process = process;
-  /* an app that asks before it connects anywhere gets its profile now */
-  if (input.profile == NULL && process != NULL)
+  /* an app that asks before it connects anywhere gets its profile now (not a D-Bus client
+   * that asked through QueryDns: that is no traffic of its own) */
+  if (input.profile == NULL && process != NULL && !request->from_helper)
     dns_report_unknown (daemon, process);
   input.had_dns_answer = TRUE;
   input.in_list = daemon->intel != NULL ? pc_intel_rule_in_list_cb : NULL;

@@ -441,6 +441,7 @@ policy_blocks (Ask *a, const char *name, gboolean is_cname, char **reason)
     .qtype = q->type,
     .name = name,
     .is_cname = is_cname,
+    .from_helper = a->lq != NULL,
   };
 
   if (self->policy == NULL)

@@ -45,6 +45,7 @@ typedef struct
   guint16 qtype;
   const char *name; /* the name to judge: the question, or a CNAME target of its answer */
   gboolean is_cname;
+  gboolean from_helper; /* asked by the helper itself (QueryDns), not through a listener */
 } PcDnsPolicyRequest;
 
 /* Called in the resolver thread; must not block. Returns TRUE to block, with a reason for the

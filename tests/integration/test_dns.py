@@ -436,6 +436,27 @@ class DnsTests(unittest.TestCase):
             self.call('ResetSetting', "('dns-bypass-prevention',)")
         self.assertTrue(self.query('dns.google')['blocked'])
 
+    def test_resolver_off_and_on(self):
+        self.call('SetSetting', "('dns-resolver', <false>)")
+        try:
+            st = self.call('GetDnsStatus')
+            self.assertEqual((st['enabled'], st['running'], st['listen']), (False, False, []))
+            self.assertEqual(self.call('Status')['dns'], 'off')
+            nat = self.sb.client_run(['iptables-save', '-t', 'nat'], timeout=20).stdout
+            self.assertNotIn('PORTCULLIS-DNS', nat)
+            res = self.sb.client_run(['kdig', '+time=1', '+retry=0', f'@{LISTEN}', 'www.test'],
+                                     timeout=20)
+            self.assertNotIn('NOERROR', res.stdout)
+            r = self.call('QueryDns', "('www.test', 'A')", ok=False)
+            self.assertEqual(r['error'], 'org.portcullis.Portcullis1.Error.Unavailable', r)
+        finally:
+            self.call('ResetSetting', "('dns-resolver',)")
+        st = self.call('GetDnsStatus')
+        self.assertEqual((st['running'], st['intercepting']), (True, True))
+        self.assertEqual(self.kdig(f'@{LISTEN}', 'www.test', 'A'), ['203.0.113.5'])
+        nat = self.sb.client_run(['iptables-save', '-t', 'nat'], timeout=20).stdout
+        self.assertIn('PORTCULLIS-DNS', nat)
+
     def test_cli(self):
         r = self.ctl('dns', 'status')
         self.assertEqual(r.returncode, 0, r.stderr)
