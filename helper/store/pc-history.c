@@ -3,7 +3,11 @@
 
 #include "pc-history.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -355,6 +359,12 @@ static gpointer
 writer_thread (gpointer user_data)
 {
   PcHistory *self = user_data;
+
+  /* Recording is background work: it must not take CPU time from the programs whose
+   * connections it records, nor from the packet thread. A lower priority (per thread on
+   * Linux) still keeps up under load; the backlog is bounded by the queue's limit. */
+  if (setpriority (PRIO_PROCESS, (id_t)syscall (SYS_gettid), 10) != 0)
+    g_debug ("history: cannot lower the writer's priority: %s", g_strerror (errno));
 
   for (;;)
     {
