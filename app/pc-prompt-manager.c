@@ -548,7 +548,12 @@ pc_prompt_manager_dump (PcPromptManager *self)
 
       g_variant_dict_init (&d, shown);
       g_variant_dict_insert (&d, "id", "s", p->id);
+      gint notification_id = 0;
+
+      if (p->notification != NULL)
+        g_object_get (p->notification, "id", &notification_id, NULL);
       g_variant_dict_insert (&d, "notified", "b", p->notification != NULL);
+      g_variant_dict_insert (&d, "notification-id", "i", notification_id);
       g_variant_dict_insert (&d, "answering", "b", p->answering);
       g_variant_builder_add_value (&b, g_variant_dict_end (&d));
     }

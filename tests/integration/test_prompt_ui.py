@@ -9,8 +9,9 @@ private system bus, under Xvfb, with a real notification server (dunst) on a pri
 - real X key presses (xdotool) into a fresh popup answer nothing; Escape hides it and the prompt
   stays pending; an answer from elsewhere closes what the app shows;
 - dunst shows the notification; its Allow action, chosen through dunst's own context menu
-  (`dunstctl context` runs the configured dmenu, here a script that picks "Allow"), answers the
-  prompt in the helper;
+  (`dunstctl context` runs the configured dmenu, here a script that picks a line), answers the
+  prompt in the helper; with three prompts at once, Block in one notification's menu answers
+  only that one;
 - a user without the answer-prompt authorization cannot answer;
 - an unanswered prompt times out to prompt-default and its popup and notification go;
 - with prompt-inbound on, a connection from the peer to a listener shows an inbound popup;
@@ -43,9 +44,12 @@ SHOTS = os.path.join(BUILD_DIR, 'meson-logs', 'screenshots')
 SETTINGS = ('[global]\ndefault-action=prompt\nprompt-default=block\nprompt-timeout=40\n'
             'block-reaction=reject\nendpoints=+ 10.77.0.1 tcp/8080;\n')
 
-# dunst's context menu goes through "dmenu": this one logs the menu and picks the Allow action
+# dunst's context menu goes through "dmenu" (lines "#Allow (SUMMARY) [ID,allow]"): this one
+# logs the menu and picks the line that has the text in $0.choice
 DMENU = '''#!/bin/sh
-tee -a "$0.log" | grep -m1 -i 'allow'
+cat > "$0.menu"
+cat "$0.menu" >> "$0.log"
+grep -m1 -F "$(cat "$0.choice")" "$0.menu"
 '''
 # a dunst rule script: logs every notification it shows
 LOGGER = '''#!/bin/sh
@@ -283,6 +287,14 @@ class PromptUiTests(unittest.TestCase):
     def shown(self, pid):
         return [p for p in self.prompts_shown()['prompts'] if p['id'] == pid]
 
+    def dunst_menu(self, choice):
+        """Opens dunst's context menu; the dmenu script picks the line with choice."""
+        with open(self.dmenu + '.choice', 'w') as f:
+            f.write(choice)
+        r = subprocess.run(['dunstctl', 'context'], env=self.session_env, capture_output=True,
+                           text=True, timeout=10)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
     def displayed(self):
         """How many notifications dunst shows."""
         r = subprocess.run(['dunstctl', 'count', 'displayed'], env=self.session_env,
@@ -296,6 +308,40 @@ class PromptUiTests(unittest.TestCase):
         return r.stdout
 
     # ---- tests ----
+
+    def test_several_prompts_and_a_notifications_block(self):
+        # three destinations at once: three prompts, each with its popup and notification
+        # (not port 80: test_popup_answers_through_its_buttons leaves a 5-minute rule for it)
+        holders = {port: self.hold(port) for port in (7, 9, 81)}
+        popups = {port: self.popup_for(port) for port in holders}
+        self.assertEqual(len({p['id'] for p in popups.values()}), 3)
+        for p in popups.values():
+            self.ok(f"prompt-set {p['id']} lifetime once")
+            self.ok(f"prompt-set {p['id']} scope port")
+        self.wait(lambda: all(self.shown(p['id'])[0]['notified'] for p in popups.values()),
+                  'three notifications')
+        self.wait(lambda: self.displayed() == 3, 'dunst showing three')
+        # Block in the menu of the notification for port 9 only
+        nid = self.shown(popups[9]['id'])[0]['notification-id']
+        self.assertGreater(nid, 0)
+        self.dunst_menu(f'[{nid},block]')
+        r = self.held_result(holders[9])
+        self.assertFalse(r['ok'], r)
+        self.assertEqual(r['error'], 'ConnectionRefusedError')
+        self.wait(lambda: not self.shown(popups[9]['id']), 'its popup to close')
+        # the two others wait on, their popups and notifications stay
+        self.assertEqual(len(self.helper_prompts()), 2)
+        self.assertIsNone(holders[7].poll())
+        self.assertIsNone(holders[81].poll())
+        self.wait(lambda: self.displayed() == 2, 'the other two notifications')
+        for port, verdict in ((7, 'allow'), (81, 'block')):
+            pid = popups[port]['id']
+            self.assertTrue(self.shown(pid)[0]['visible'])
+            self.wait(lambda pid=pid: self.shown(pid)[0]['allow-sensitive'], 'the buttons')
+            self.ok(f'prompt-click {pid} {verdict}')
+            self.assertEqual(self.held_result(holders[port])['ok'], verdict == 'allow')
+        self.wait(lambda: self.displayed() == 0, 'all notifications to close')
+        self.assertEqual(self.prompts_shown()['prompts'], [])
 
     def test_popup_answers_through_its_buttons(self):
         holder = self.hold(80)
@@ -451,9 +497,7 @@ class PromptUiTests(unittest.TestCase):
         self.ok(f'prompt-set {pid} lifetime once')
         self.ok(f'prompt-set {pid} scope port')
         # dunst's context menu (our dmenu picks "Allow"): dunst invokes the action
-        r = subprocess.run(['dunstctl', 'context'], env=self.session_env, capture_output=True,
-                           text=True, timeout=10)
-        self.assertEqual(r.returncode, 0, r.stderr)
+        self.dunst_menu('#Allow ')
         r = self.held_result(holder)
         self.assertTrue(r['ok'], f'{r}\n{self.log_tail()}')
         self.assertNotIn(pid, [p['id'] for p in self.helper_prompts()])
