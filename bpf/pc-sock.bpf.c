@@ -100,7 +100,7 @@ pc_runs_parent_image (struct task_struct *task, struct task_struct *parent)
 }
 
 static __always_inline void
-pc_fill_owner (struct pc_bpf_owner *o)
+pc_fill_owner (struct pc_bpf_owner *o, int task_info)
 {
   __u64 pid_tgid = bpf_get_current_pid_tgid ();
   __u64 uid_gid = bpf_get_current_uid_gid ();
@@ -112,7 +112,7 @@ pc_fill_owner (struct pc_bpf_owner *o)
   o->stamp = bpf_ktime_get_ns ();
   o->cgroup_id = bpf_get_current_cgroup_id ();
   bpf_get_current_comm (o->comm, sizeof o->comm);
-  if (pc_task_info)
+  if (pc_task_info && task_info)
     {
       struct task_struct *task = (struct task_struct *)bpf_get_current_task ();
       struct task_struct *parent = BPF_CORE_READ (task, group_leader, real_parent);
@@ -130,11 +130,11 @@ pc_fill_owner (struct pc_bpf_owner *o)
 /* Recording in process context only: a socket passed to another process (fd passing, fork) is
  * re-attributed to whoever connects or sends with it. */
 static __always_inline void
-pc_record_cookie (__u64 cookie)
+pc_record_cookie (__u64 cookie, int task_info)
 {
   struct pc_bpf_owner o = {};
 
-  pc_fill_owner (&o);
+  pc_fill_owner (&o, task_info);
   o.cookie = cookie;
   bpf_map_update_elem (&pc_owners, &cookie, &o, BPF_ANY);
 }
@@ -143,7 +143,9 @@ SEC ("cgroup/sock_create")
 int
 pc_sock_create (struct bpf_sock *ctx)
 {
-  pc_record_cookie (bpf_get_socket_cookie (ctx));
+  /* Without the task reads: connect, sendmsg and bind record the socket again with them, and
+   * every socket() call pays for this hook. */
+  pc_record_cookie (bpf_get_socket_cookie (ctx), 0);
   return 1;
 }
 
@@ -151,7 +153,7 @@ SEC ("cgroup/post_bind4")
 int
 pc_post_bind4 (struct bpf_sock *ctx)
 {
-  pc_record_cookie (bpf_get_socket_cookie (ctx));
+  pc_record_cookie (bpf_get_socket_cookie (ctx), 1);
   return 1;
 }
 
@@ -159,7 +161,7 @@ SEC ("cgroup/post_bind6")
 int
 pc_post_bind6 (struct bpf_sock *ctx)
 {
-  pc_record_cookie (bpf_get_socket_cookie (ctx));
+  pc_record_cookie (bpf_get_socket_cookie (ctx), 1);
   return 1;
 }
 
@@ -221,7 +223,7 @@ pc_sock_addr_hook (struct bpf_sock_addr *ctx, int v6)
   struct pc_bpf_owner o = {};
   __u64 cookie = bpf_get_socket_cookie (ctx);
 
-  pc_fill_owner (&o);
+  pc_fill_owner (&o, 1);
   o.cookie = cookie;
   bpf_map_update_elem (&pc_owners, &cookie, &o, BPF_ANY);
   if (ctx->protocol == IPPROTO_UDP || ctx->protocol == IPPROTO_UDPLITE)
