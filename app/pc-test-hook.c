@@ -31,7 +31,8 @@
  *                            updates) in batches every 100 ms, as the helper sends them, while
  *                            the window draws every frame; answers frame-time percentiles (ms:
  *                            the main thread's work for a frame, its update/layout/paint phases
- *                            plus the batches applied since the previous frame), frame-interval
+ *                            plus the batches applied since the previous frame, in wall and in
+ *                            thread CPU time), frame-interval
  *                            percentiles, batch apply times and RSS (JSON). RATE 0 is the
  *                            baseline.
  */
@@ -56,6 +57,7 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 struct _PcTestHook
 {
@@ -235,12 +237,15 @@ typedef struct
   PcWindow *window;
   GArray *frames;  /* gint64 µs between frames */
   GArray *work;    /* gint64 µs the main thread worked for a frame */
+  GArray *cpu;     /* gint64 µs of CPU time the main thread used for it */
   GArray *applies; /* gint64 µs per batch */
   GdkFrameClock *clock;
   gulong before_id;
   gulong after_id;
   gint64 paint_start;
-  gint64 pending; /* µs of batches applied since the last frame */
+  gint64 paint_cpu_start;
+  gint64 pending;     /* µs of batches applied since the last frame */
+  gint64 pending_cpu; /* and their CPU time */
   gint64 last_frame;
   gint64 end;
   guint rate;
@@ -285,6 +290,17 @@ bench_record (guint64 id, guint64 bytes, gboolean ended)
   return g_variant_dict_end (&d);
 }
 
+/* The main thread's CPU time: unlike wall time it does not grow when other processes of a
+ * shared machine take the CPU away. */
+static gint64
+thread_cpu_us (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (gint64)ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
 static PcLiveModel *
 live_model (void)
 {
@@ -292,10 +308,11 @@ live_model (void)
 }
 
 static gint64
-apply_batch (guint n_new, guint n_changed)
+apply_batch (guint n_new, guint n_changed, gint64 *cpu)
 {
   GVariantBuilder b;
-  gint64 start;
+  gint64 start, cpu_start;
+  gint64 took;
   g_autoptr (GVariant) batch = NULL;
 
   g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
@@ -311,8 +328,12 @@ apply_batch (guint n_new, guint n_changed)
     }
   batch = g_variant_ref_sink (g_variant_builder_end (&b));
   start = g_get_monotonic_time ();
+  cpu_start = thread_cpu_us ();
   pc_live_model_apply (live_model (), batch);
-  return g_get_monotonic_time () - start;
+  took = g_get_monotonic_time () - start;
+  if (cpu != NULL)
+    *cpu = thread_cpu_us () - cpu_start;
+  return took;
 }
 
 static int
@@ -364,12 +385,15 @@ bench_finish (Bench *bench)
   json = to_json (g_variant_new_parsed (
       "{'rate': <%u>, 'frames': <%u>, 'frame-p50-ms': <%d>, 'frame-p95-ms': <%d>, "
       "'frame-p99-ms': <%d>, 'frame-max-ms': <%d>, 'work-p50-ms': <%d>, 'work-p95-ms': <%d>, "
-      "'work-p99-ms': <%d>, 'work-max-ms': <%d>, 'batches': <%u>, 'apply-p50-ms': <%d>, "
+      "'work-p99-ms': <%d>, 'work-max-ms': <%d>, 'cpu-p50-ms': <%d>, 'cpu-p95-ms': <%d>, "
+      "'cpu-p99-ms': <%d>, 'cpu-max-ms': <%d>, 'batches': <%u>, 'apply-p50-ms': <%d>, "
       "'apply-p95-ms': <%d>, 'rows': <%u>, 'rss-kib': <%t>}",
       bench->rate, bench->frames->len, pct (bench->frames, 0.5), pct (bench->frames, 0.95),
       pct (bench->frames, 0.99), pct (bench->frames, 0.9999), pct (bench->work, 0.5),
       pct (bench->work, 0.95), pct (bench->work, 0.99), pct (bench->work, 0.9999),
-      bench->applies->len, pct (bench->applies, 0.5), pct (bench->applies, 0.95),
+      pct (bench->cpu, 0.5), pct (bench->cpu, 0.95), pct (bench->cpu, 0.99),
+      pct (bench->cpu, 0.9999), bench->applies->len, pct (bench->applies, 0.5),
+      pct (bench->applies, 0.95),
       g_list_model_get_n_items (pc_live_model_get_connections (live_model ())), rss_kib ()));
   out = g_strconcat (json, "\n", NULL);
   g_output_stream_write_all (stream, out, strlen (out), NULL, NULL, NULL);
@@ -377,6 +401,7 @@ bench_finish (Bench *bench)
   g_object_unref (bench->connection);
   g_array_unref (bench->frames);
   g_array_unref (bench->work);
+  g_array_unref (bench->cpu);
   g_array_unref (bench->applies);
   g_free (bench);
 }
@@ -414,6 +439,7 @@ bench_before_paint_cb (GdkFrameClock *clock, gpointer user_data)
   Bench *bench = user_data;
 
   bench->paint_start = g_get_monotonic_time ();
+  bench->paint_cpu_start = thread_cpu_us ();
 }
 
 static void
@@ -425,9 +451,11 @@ bench_after_paint_cb (GdkFrameClock *clock, gpointer user_data)
   if (bench->paint_start == 0)
     return;
   work = g_get_monotonic_time () - bench->paint_start + bench->pending;
-  bench->pending = 0;
-  bench->paint_start = 0;
   g_array_append_val (bench->work, work);
+  work = thread_cpu_us () - bench->paint_cpu_start + bench->pending_cpu;
+  g_array_append_val (bench->cpu, work);
+  bench->pending = bench->pending_cpu = 0;
+  bench->paint_start = 0;
 }
 
 static gboolean
@@ -435,10 +463,12 @@ bench_timer_cb (gpointer user_data)
 {
   Bench *bench = user_data;
   /* half new connections, half byte updates of existing ones */
-  gint64 took = apply_batch (bench->rate / 20, bench->rate / 20);
+  gint64 cpu = 0;
+  gint64 took = apply_batch (bench->rate / 20, bench->rate / 20, &cpu);
 
   g_array_append_val (bench->applies, took);
   bench->pending += took;
+  bench->pending_cpu += cpu;
   return G_SOURCE_CONTINUE;
 }
 
@@ -455,6 +485,7 @@ bench_run (GSocketConnection *connection, PcWindow *win, const char *arg)
   bench->window = win;
   bench->frames = g_array_new (FALSE, FALSE, sizeof (gint64));
   bench->work = g_array_new (FALSE, FALSE, sizeof (gint64));
+  bench->cpu = g_array_new (FALSE, FALSE, sizeof (gint64));
   bench->applies = g_array_new (FALSE, FALSE, sizeof (gint64));
   bench->rate = rate;
   bench->clock = g_object_ref (gtk_widget_get_frame_clock (GTK_WIDGET (win)));
@@ -653,7 +684,7 @@ run (GSocketConnection *connection, const char *line)
 
       /* in batches of the size the helper sends (it splits busy batches) */
       for (guint done = 0; done < n; done += 500)
-        took += apply_batch (MIN (500, n - done), 0);
+        took += apply_batch (MIN (500, n - done), 0, NULL);
 
       return g_strdup_printf (
           "{\"rows\": %u, \"apply-ms\": %.1f, \"rss-kib\": %" G_GUINT64_FORMAT "}",

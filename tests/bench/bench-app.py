@@ -7,7 +7,8 @@ Runs build/app/portcullis under Xvfb (GSK cairo renderer) and drives it through 
 PcLiveModel.apply() as the helper's ConnectionsChanged batches, into the real GtkColumnView,
 while a tick callback makes the window draw every frame. Prints frame-time percentiles (the main
 thread's work for one frame: update, layout and paint, plus the batches applied since the previous
-frame; the issue's target is p95 < 16 ms), frame-interval percentiles (which cannot go below the
+frame, in wall and in the main thread's CPU time; the issue's target is p95 < 16 ms),
+frame-interval percentiles (which cannot go below the
 frame clock's 16.7 ms period and follow the machine's load), RSS, and the ratios against the empty
 window measured in the same run (shared, noisy machines).
 No helper and no system bus are needed; nothing here times out on a figure.
@@ -88,6 +89,8 @@ def main():
 
     for kind, title in (('work', 'frame time (main-thread work per frame: batches + update, '
                                  'layout, paint)'),
+                        ('cpu', 'frame CPU time (the same in the main thread\'s CPU time, which '
+                                'other processes do not inflate)'),
                         ('frame', 'frame interval (at least the 16.7 ms clock period)')):
         print(f'Monitor page, {title}, while the window draws every frame:')
         line('empty window (baseline)', empty, kind)
@@ -98,7 +101,7 @@ def main():
           f"p95 {busy['apply-p95-ms']:.2f} ms")
     base = max(empty['frame-p95-ms'], 0.001)
     print(f"  frame time p95 with {busy['rows']} connections at {busy['rate']} events/s: "
-          f"{busy['work-p95-ms']:.2f} ms (target < 16 ms)")
+          f"{busy['work-p95-ms']:.2f} ms wall, {busy['cpu-p95-ms']:.2f} ms CPU (target < 16 ms)")
     print(f"  frame interval p95 ratio busy/baseline: {busy['frame-p95-ms'] / base:.2f}x "
           f"(idle/baseline {idle['frame-p95-ms'] / base:.2f}x)")
     print(f"  memory: {busy['rss-kib'] / 1024:.1f} MiB with {busy['rows']} connections "
