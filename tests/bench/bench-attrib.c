@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Cost of attributing one new flow whose process is already cached:
- * pc_attrib_find_owner () + pc_attrib_get_process (), with BPF and with the /proc fallback.
+ * pc_attrib_find_owner () + pc_attrib_get_owner_process (), with BPF and with the /proc fallback.
  * Runs in its own network namespace and child cgroup (root only). Prints microseconds per
  * lookup and, because CI machines are shared and noisy, the ratio to a getsockname() syscall
  * measured in the same run. */
@@ -36,7 +36,7 @@ bench_lookup (PcAttrib *a, const PcFlowKey *key, pid_t expect)
 
       if (!pc_attrib_find_owner (a, key, &o) || o.pid != expect)
         g_error ("lookup %d failed", i);
-      p = pc_attrib_get_process (a, o.pid);
+      p = pc_attrib_get_owner_process (a, &o); /* what the packet path calls */
       if (p == NULL)
         g_error ("no process for %d", o.pid);
       pc_process_unref (p);
@@ -123,16 +123,16 @@ run (const char *cgroup_dir)
     if (pc_attrib_get_mode (bpf) != PC_ATTRIB_MODE_BPF)
       g_print ("BPF unavailable: %s\n", pc_attrib_get_degraded_reason (bpf));
     t = bench_lookup (bpf, &tcp, c->pid);
-    g_print ("bpf  tcp find_owner+get_process: %.3f us (%.1fx baseline)\n", t, t / base);
+    g_print ("bpf  tcp find_owner+get_owner_process: %.3f us (%.1fx baseline)\n", t, t / base);
   }
   {
     g_autoptr (PcAttrib) a = pc_attrib_new (NULL, &error);
     double t;
     g_assert_no_error (error);
     t = bench_lookup (a, &tcp, c->pid);
-    g_print ("proc tcp find_owner+get_process: %.3f us (%.1fx baseline)\n", t, t / base);
+    g_print ("proc tcp find_owner+get_owner_process: %.3f us (%.1fx baseline)\n", t, t / base);
     t = bench_lookup (a, &udp, getpid ());
-    g_print ("proc udp find_owner+get_process: %.3f us (%.1fx baseline)\n", t, t / base);
+    g_print ("proc udp find_owner+get_owner_process: %.3f us (%.1fx baseline)\n", t, t / base);
   }
   attrib_child_finish (c);
   close (fd);
