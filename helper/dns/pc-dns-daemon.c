@@ -21,6 +21,7 @@ struct _PcDnsDaemon
   gboolean intercepting;
   char *redirect_error; /* why queries are not (or for IPv6 not) redirected, or NULL */
   char *error;          /* why the resolver is not running or not as configured, or NULL */
+  char *listen_error;   /* no listener could bind (the resolver is not running), or NULL */
   PcDnsPolicyFunc policy;
   gpointer policy_data;
   PcDnsDaemonChangedFunc changed;
@@ -117,7 +118,12 @@ start_server (PcDnsDaemon *self, const char *const *servers, GError **error)
     return FALSE;
   pc_dns_server_set_policy_func (server, self->policy, self->policy_data);
   if (!pc_dns_server_start (server, error))
-    return FALSE;
+    {
+      g_free (self->listen_error);
+      self->listen_error = g_strdup ((*error)->message);
+      return FALSE;
+    }
+  g_clear_pointer (&self->listen_error, g_free);
 
   bound = pc_dns_server_get_bound (server);
   for (guint i = 0; i < bound->len; i++)
@@ -188,6 +194,7 @@ pc_dns_daemon_apply (PcDnsDaemon *self, const PcDnsSettings *settings)
   if (!settings->enabled)
     {
       g_clear_pointer (&self->error, g_free);
+      g_clear_pointer (&self->listen_error, g_free);
       if (self->server != NULL)
         {
           stop_server (self);
@@ -276,7 +283,10 @@ pc_dns_daemon_dup_status (PcDnsDaemon *self)
   g_variant_dict_insert (&d, "enabled", "b", self->enabled);
   g_variant_dict_insert (&d, "running", "b", self->server != NULL);
   g_variant_dict_insert_value (&d, "listen", g_variant_builder_end (&listen));
-  g_variant_dict_insert (&d, "listen-error", "s", listen_error != NULL ? listen_error : "");
+  g_variant_dict_insert (&d, "listen-error", "s",
+                         listen_error != NULL         ? listen_error
+                         : self->listen_error != NULL ? self->listen_error
+                                                      : "");
   g_variant_dict_insert (&d, "intercepting", "b", self->intercepting);
   g_variant_dict_insert (&d, "block-rebinding", "b", self->block_rebinding);
   g_variant_dict_insert (&d, "block-reply", "s", pc_dns_block_reply_to_string (self->block_reply));
@@ -345,5 +355,6 @@ pc_dns_daemon_free (PcDnsDaemon *self)
   g_strfreev (self->servers);
   g_free (self->redirect_error);
   g_free (self->error);
+  g_free (self->listen_error);
   g_free (self);
 }

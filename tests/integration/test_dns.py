@@ -365,6 +365,14 @@ class DnsTests(unittest.TestCase):
             degraded = self.call('Status')['degraded']
             self.assertTrue(any('cannot listen on 127.0.0.18:53' in d for d in degraded), degraded)
             self.assertEqual(self.kdig(f'@{LISTEN}', 'www.test', 'A'), ['203.0.113.5'])
+            # every address taken: the resolver cannot run; DNS is left alone (no redirect)
+            self.call('SetSetting', "('dns-listen', <['127.0.0.18:53']>)")
+            st = self.call('GetDnsStatus')
+            self.assertEqual((st['running'], st['intercepting'], st['listen']), (False, False, []))
+            self.assertIn('127.0.0.18:53', st['listen-error'])
+            self.assertEqual(self.call('Status')['dns'], 'not running')
+            nat = self.sb.client_run(['iptables-save', '-t', 'nat'], timeout=20).stdout
+            self.assertNotIn('PORTCULLIS-DNS', nat)
         finally:
             holder.kill()
             holder.wait()
