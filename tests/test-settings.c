@@ -139,6 +139,82 @@ test_decision_order_and_reasons (void)
   g_unlink (path);
 }
 
+/* a DNS-BYPASS list naming dns.google and 8.8.8.8 */
+static gboolean
+bypass_list (const char *list_id, const PcMatchInput *match, gpointer user_data)
+{
+  PcAddr google;
+
+  pc_addr_parse ("8.8.8.8", &google);
+  return g_str_equal (list_id, "DNS-BYPASS")
+         && (g_strcmp0 (match->domain, "dns.google") == 0
+             || pc_addr_equal (&match->key->raddr, &google));
+}
+
+static void
+test_dns_bypass_prevention (void)
+{
+  g_autofree char *on_path = write_tmp ("[global]\ndefault-action=allow\n");
+  g_autofree char *rule_path
+      = write_tmp ("[global]\ndefault-action=allow\nendpoints=+ 192.0.2.1 tcp/853;\n");
+  g_autofree char *off_path = write_tmp ("[global]\ndefault-action=allow\n"
+                                         "dns-bypass-prevention=false\n");
+  g_autoptr (PcSettings) on = pc_settings_load (on_path, NULL);
+  g_autoptr (PcSettings) rule = pc_settings_load (rule_path, NULL);
+  g_autoptr (PcSettings) off = pc_settings_load (off_path, NULL);
+  PcFlowKey dot = flow ("192.0.2.1", 853, PC_DIR_OUTBOUND);
+  PcFlowKey doq = flow ("192.0.2.1", 853, PC_DIR_OUTBOUND);
+  PcFlowKey web = flow ("192.0.2.9", 443, PC_DIR_OUTBOUND);
+  PcFlowKey g443 = flow ("8.8.8.8", 443, PC_DIR_OUTBOUND);
+  PcFlowKey g53 = flow ("8.8.8.8", 53, PC_DIR_OUTBOUND);
+  PcDecisionInput in = { .in_list = bypass_list };
+  PcDecision d;
+
+  g_assert_true (on->dns_bypass_prevention);
+  doq.proto = 17;
+  in.key = &dot;
+  pc_policy_decide (on, &in, &d);
+  g_assert_cmpint (d.verdict, ==, PC_VERDICT_BLOCK);
+  g_assert_cmpstr (d.reason, ==, "dns-bypass-prevention: DNS over TLS/QUIC (port 853)");
+  in.key = &doq;
+  pc_policy_decide (on, &in, &d);
+  g_assert_cmpint (d.verdict, ==, PC_VERDICT_BLOCK);
+  /* by name on any address; a list verdict, so the resolver refuses the name too */
+  in.key = &web;
+  in.domain = "dns.google";
+  pc_policy_decide (on, &in, &d);
+  g_assert_cmpint (d.verdict, ==, PC_VERDICT_BLOCK);
+  g_assert_cmpint (d.kind, ==, PC_REASON_LIST);
+  g_assert_nonnull (strstr (d.reason, "a public DNS-over-HTTPS server (list DNS-BYPASS)"));
+  /* by address only on the DoH/DoT ports */
+  in.domain = NULL;
+  in.key = &g443;
+  pc_policy_decide (on, &in, &d);
+  g_assert_cmpint (d.verdict, ==, PC_VERDICT_BLOCK);
+  g_assert_nonnull (strstr (d.reason, "the address of a public DNS-over-HTTPS server"));
+  in.key = &g53;
+  pc_policy_decide (on, &in, &d);
+  g_assert_cmpint (d.verdict, ==, PC_VERDICT_ALLOW);
+  in.key = &web;
+  pc_policy_decide (on, &in, &d);
+  g_assert_cmpint (d.verdict, ==, PC_VERDICT_ALLOW);
+  /* portcullisd itself, an explicit rule, or the setting off: allowed */
+  in.key = &dot;
+  in.own = TRUE;
+  pc_policy_decide (on, &in, &d);
+  g_assert_cmpint (d.verdict, ==, PC_VERDICT_ALLOW);
+  in.own = FALSE;
+  pc_policy_decide (rule, &in, &d);
+  g_assert_cmpint (d.verdict, ==, PC_VERDICT_ALLOW);
+  g_assert_cmpint (d.kind, ==, PC_REASON_RULE);
+  pc_policy_decide (off, &in, &d);
+  g_assert_cmpint (d.verdict, ==, PC_VERDICT_ALLOW);
+  g_assert_cmpint (d.kind, ==, PC_REASON_DEFAULT);
+  g_unlink (on_path);
+  g_unlink (rule_path);
+  g_unlink (off_path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -147,5 +223,6 @@ main (int argc, char **argv)
   g_test_add_func ("/settings/good-file", test_good_file);
   g_test_add_func ("/settings/bad-values", test_bad_values_are_reported);
   g_test_add_func ("/policy/decision", test_decision_order_and_reasons);
+  g_test_add_func ("/policy/dns-bypass-prevention", test_dns_bypass_prevention);
   return g_test_run ();
 }
