@@ -129,11 +129,15 @@ show_progress (PcFilterListsGroup *self)
 {
   g_autoptr (GVariant) update = update_dict (self);
   gboolean running = self->updating || helper_running_update (self);
-  const char *phase = "";
+  const char *phase = "", *url = "";
   double fraction = -1;
 
+  if (update != NULL)
+    g_variant_lookup (update, "url", "&s", &url);
   gtk_widget_set_visible (self->progress_row, running);
-  gtk_widget_set_sensitive (self->update_button, !running && self->status != NULL);
+  /* nothing to update from without lists-url */
+  gtk_widget_set_sensitive (self->update_button,
+                            !running && self->status != NULL && url[0] != '\0');
   if (!running)
     return;
   if (update != NULL)
@@ -213,8 +217,6 @@ show_status (PcFilterListsGroup *self)
     error = NULL;
   gtk_label_set_text (GTK_LABEL (self->error_label), error ? error : "");
   gtk_widget_set_visible (self->error_label, error != NULL);
-  if (url[0] == '\0' && self->status != NULL)
-    gtk_widget_set_sensitive (self->update_button, FALSE);
 }
 
 static void switch_changed_cb (GtkSwitch *sw, GParamSpec *pspec, gpointer user_data);

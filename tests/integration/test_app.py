@@ -619,6 +619,11 @@ class AppDnsTests(AppCase):
         # at first the network's servers (dns-servers = system)
         d = self.wait(lambda d: self.dns(d) and self.dns(d)['upstreams'] and d, 'the DNS servers')
         self.assertIn(f'{test_dns.LISTEN}:53', self.dns(d)['resolver'])
+        # (this helper has no lists-url: Update Now says so and cannot be pressed)
+        fl = self.wait(lambda d: d['settings']['filter-lists']['status'] and
+                       d['settings']['filter-lists'], 'the filter lists status')
+        self.assertIn('No update server is set', fl['status'])
+        self.assertFalse(fl['button-sensitive'])
         system = self.dns(d)['upstreams']
         self.assertTrue(system and all("The system's resolver" in u['subtitle'] for u in system),
                         system)
