@@ -165,29 +165,43 @@ pc_post_bind6 (struct bpf_sock *ctx)
   return 1;
 }
 
+/* Sends a flow the helper is about to see through the ring (see pc_bpf_flow_event). */
+static __always_inline void
+pc_send_flow_event (const struct pc_bpf_flow *f, const struct pc_bpf_owner *o)
+{
+  struct pc_bpf_flow_event *ev = bpf_ringbuf_reserve (&pc_flow_events, sizeof *ev, 0);
+
+  if (ev == NULL)
+    return; /* full: the helper falls back to the map */
+  ev->flow = *f;
+  ev->owner = *o;
+  /* nobody sleeps on the ring: the helper reads it when the flow's first packet arrives */
+  bpf_ringbuf_submit (ev, BPF_RB_NO_WAKEUP);
+}
+
 /* Unconnected UDP: a process may send one datagram and close the socket (or exit) before the
  * helper looks at the queued packet, and then sock_diag finds nothing. inet_sendmsg autobinds
  * before udp_sendmsg runs this hook, so the local port is known here and the flow can be recorded
- * by {netns, family, proto, local port, remote address, remote port}. */
-static __always_inline void
-pc_record_udp_flow (struct bpf_sock_addr *ctx, const struct pc_bpf_owner *o, int v6)
+ * by {netns, family, proto, local port, remote address, remote port}. Returns 0 when the socket
+ * has no local port yet (connect before bind). */
+static __always_inline int
+pc_udp_flow_key (struct bpf_sock_addr *ctx, int v6, struct pc_bpf_flow *f)
 {
-  struct pc_bpf_flow f = {};
   struct bpf_sock *sk = ctx->sk;
   __u32 a0, a1, a2, a3;
 
   if (sk == NULL)
-    return;
-  f.lport = sk->src_port; /* host order */
-  if (f.lport == 0)
-    return;
-  f.netns = bpf_get_netns_cookie (ctx);
-  f.proto = ctx->protocol;
-  f.rport = bpf_ntohs ((__u16)ctx->user_port);
+    return 0;
+  f->lport = sk->src_port; /* host order */
+  if (f->lport == 0)
+    return 0;
+  f->netns = bpf_get_netns_cookie (ctx);
+  f->proto = ctx->protocol;
+  f->rport = bpf_ntohs ((__u16)ctx->user_port);
   if (!v6)
     {
-      f.family = PC_BPF_AF_INET;
-      f.raddr[0] = ctx->user_ip4;
+      f->family = PC_BPF_AF_INET;
+      f->raddr[0] = ctx->user_ip4;
     }
   else
     {
@@ -199,20 +213,25 @@ pc_record_udp_flow (struct bpf_sock_addr *ctx, const struct pc_bpf_owner *o, int
        * like one so the helper finds it with the packet's tuple. */
       if (a0 == 0 && a1 == 0 && a2 == bpf_htonl (0xffff))
         {
-          f.family = PC_BPF_AF_INET;
-          f.raddr[0] = a3;
+          f->family = PC_BPF_AF_INET;
+          f->raddr[0] = a3;
         }
       else
         {
-          f.family = PC_BPF_AF_INET6;
-          f.raddr[0] = a0;
-          f.raddr[1] = a1;
-          f.raddr[2] = a2;
-          f.raddr[3] = a3;
+          f->family = PC_BPF_AF_INET6;
+          f->raddr[0] = a0;
+          f->raddr[1] = a1;
+          f->raddr[2] = a2;
+          f->raddr[3] = a3;
         }
     }
-  bpf_map_update_elem (&pc_udp_flows, &f, o, BPF_ANY);
+  return 1;
 }
+
+/* A flow record this young, of the same thread and socket, needs no update: a program that
+ * sends many datagrams to one peer pays a lookup per datagram, not the whole record. The
+ * helper trusts records up to twice this age. */
+#define PC_UDP_REFRESH_NS 1000000000ULL
 
 /* connect and sendmsg share this: record the cookie, and for UDP also the flow when the local
  * port is already bound. For sendmsg it always is (autobind ran); for connect only if the program
@@ -221,13 +240,28 @@ static __always_inline int
 pc_sock_addr_hook (struct bpf_sock_addr *ctx, int v6)
 {
   struct pc_bpf_owner o = {};
+  struct pc_bpf_flow f = {};
   __u64 cookie = bpf_get_socket_cookie (ctx);
+  int udp = ctx->protocol == IPPROTO_UDP || ctx->protocol == IPPROTO_UDPLITE;
+  int have_flow = udp && pc_udp_flow_key (ctx, v6, &f);
 
+  if (have_flow)
+    {
+      struct pc_bpf_owner *seen = bpf_map_lookup_elem (&pc_udp_flows, &f);
+      __u64 pid_tgid = bpf_get_current_pid_tgid ();
+
+      if (seen != NULL && seen->cookie == cookie && seen->pid == (__u32)(pid_tgid >> 32)
+          && seen->tid == (__u32)pid_tgid && bpf_ktime_get_ns () - seen->stamp < PC_UDP_REFRESH_NS)
+        return 1;
+    }
   pc_fill_owner (&o, 1);
   o.cookie = cookie;
   bpf_map_update_elem (&pc_owners, &cookie, &o, BPF_ANY);
-  if (ctx->protocol == IPPROTO_UDP || ctx->protocol == IPPROTO_UDPLITE)
-    pc_record_udp_flow (ctx, &o, v6);
+  if (have_flow)
+    {
+      bpf_map_update_elem (&pc_udp_flows, &f, &o, BPF_ANY);
+      pc_send_flow_event (&f, &o);
+    }
   return 1;
 }
 
@@ -306,15 +340,6 @@ pc_sockops (struct bpf_sock_ops *skops)
         }
     }
   bpf_map_update_elem (&pc_udp_flows, &f, o, BPF_ANY);
-  {
-    struct pc_bpf_flow_event *ev = bpf_ringbuf_reserve (&pc_flow_events, sizeof *ev, 0);
-    if (ev != NULL)
-      {
-        ev->flow = f;
-        ev->owner = *o;
-        /* nobody sleeps on the ring: the helper reads it when the SYN arrives */
-        bpf_ringbuf_submit (ev, BPF_RB_NO_WAKEUP);
-      }
-  }
+  pc_send_flow_event (&f, o);
   return 1;
 }

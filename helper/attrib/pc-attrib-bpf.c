@@ -26,12 +26,12 @@ struct _PcAttribBpf
   int owners_fd;
   int udp_flows_fd;
   struct ring_buffer *flow_events; /* pc_flow_events, read without system calls */
-  GHashTable *tcp_flows;           /* struct pc_bpf_flow -> struct pc_bpf_owner, from the ring */
+  GHashTable *flows;               /* struct pc_bpf_flow -> struct pc_bpf_owner, from the ring */
 };
 
-/* Outbound TCP flows the ring delivered and no SYN has claimed yet; more than this means
- * they are flows the helper never sees (not queued), and they are dropped. */
-#define PC_TCP_FLOWS_MAX 4096
+/* Flows the ring delivered and no queued packet has claimed yet; more than this means they are
+ * flows the helper never sees (not queued), and they are dropped. */
+#define PC_FLOWS_MAX 4096
 
 static guint
 pc_bpf_flow_hash (gconstpointer p)
@@ -55,11 +55,11 @@ pc_flow_event_cb (void *ctx, void *data, size_t size)
 
   if (size < sizeof *ev)
     return 0;
-  if (g_hash_table_size (self->tcp_flows) >= PC_TCP_FLOWS_MAX)
-    g_hash_table_remove_all (self->tcp_flows);
+  if (g_hash_table_size (self->flows) >= PC_FLOWS_MAX)
+    g_hash_table_remove_all (self->flows);
   /* one allocation: the key is the event's flow, the value its owner */
   copy = g_memdup2 (ev, sizeof *ev);
-  g_hash_table_replace (self->tcp_flows, &copy->flow, &copy->owner);
+  g_hash_table_replace (self->flows, &copy->flow, &copy->owner);
   return 0;
 }
 
@@ -172,11 +172,11 @@ pc_attrib_bpf_new (const char *cgroup_path, GError **error)
 
   self->owners_fd = bpf_map__fd (self->skel->maps.pc_owners);
   self->udp_flows_fd = bpf_map__fd (self->skel->maps.pc_udp_flows);
-  self->tcp_flows = g_hash_table_new_full (pc_bpf_flow_hash, pc_bpf_flow_equal, g_free, NULL);
+  self->flows = g_hash_table_new_full (pc_bpf_flow_hash, pc_bpf_flow_equal, g_free, NULL);
   self->flow_events = ring_buffer__new (bpf_map__fd (self->skel->maps.pc_flow_events),
                                         pc_flow_event_cb, self, NULL);
   if (self->flow_events == NULL)
-    g_debug ("no flow ring buffer (%s): outbound TCP owners come from the map", g_strerror (errno));
+    g_debug ("no flow ring buffer (%s): flow owners come from the map", g_strerror (errno));
   return g_steal_pointer (&self);
 }
 
@@ -188,7 +188,7 @@ pc_attrib_bpf_free (PcAttribBpf *self)
   /* Links first: detach before the programs and maps go away. */
   g_clear_pointer (&self->links, g_ptr_array_unref);
   g_clear_pointer (&self->flow_events, ring_buffer__free);
-  g_clear_pointer (&self->tcp_flows, g_hash_table_unref);
+  g_clear_pointer (&self->flows, g_hash_table_unref);
   g_clear_pointer (&self->skel, pc_sock_bpf__destroy);
   g_free (self);
 }
@@ -226,10 +226,10 @@ pc_attrib_bpf_lookup_udp_flow (PcAttribBpf *self,
 }
 
 gboolean
-pc_attrib_bpf_lookup_tcp_flow (PcAttribBpf *self,
-                               guint64 netns,
-                               const PcFlowKey *key,
-                               struct pc_bpf_owner *out)
+pc_attrib_bpf_lookup_flow (PcAttribBpf *self,
+                           guint64 netns,
+                           const PcFlowKey *key,
+                           struct pc_bpf_owner *out)
 {
   struct pc_bpf_flow f;
   gpointer flow_key, owner;
@@ -238,7 +238,7 @@ pc_attrib_bpf_lookup_tcp_flow (PcAttribBpf *self,
   if (self->flow_events != NULL)
     {
       ring_buffer__consume (self->flow_events);
-      if (g_hash_table_steal_extended (self->tcp_flows, &f, &flow_key, &owner))
+      if (g_hash_table_steal_extended (self->flows, &f, &flow_key, &owner))
         {
           memcpy (out, owner, sizeof *out);
           g_free (flow_key); /* the event's one allocation */
@@ -251,10 +251,10 @@ pc_attrib_bpf_lookup_tcp_flow (PcAttribBpf *self,
 #else /* !HAVE_BPF */
 
 gboolean
-pc_attrib_bpf_lookup_tcp_flow (PcAttribBpf *self,
-                               guint64 netns,
-                               const PcFlowKey *key,
-                               struct pc_bpf_owner *out)
+pc_attrib_bpf_lookup_flow (PcAttribBpf *self,
+                           guint64 netns,
+                           const PcFlowKey *key,
+                           struct pc_bpf_owner *out)
 {
   return FALSE;
 }

@@ -25,12 +25,13 @@ gboolean pc_attrib_bpf_lookup_udp_flow (PcAttribBpf *self,
                                         const PcFlowKey *key,
                                         struct pc_bpf_owner *out);
 
-/* Owner of an outbound TCP flow recorded by the sockops hook when it sent the SYN: from the
- * ring buffer (shared memory) if there, else from the map. Call from one thread only. */
-gboolean pc_attrib_bpf_lookup_tcp_flow (PcAttribBpf *self,
-                                        guint64 netns,
-                                        const PcFlowKey *key,
-                                        struct pc_bpf_owner *out);
+/* Owner of an outbound flow recorded by the hooks as its first packet left (TCP: sockops at the
+ * SYN; unconnected UDP: sendmsg): from the ring buffer (shared memory) if there, else from the
+ * map. Call from one thread only. */
+gboolean pc_attrib_bpf_lookup_flow (PcAttribBpf *self,
+                                    guint64 netns,
+                                    const PcFlowKey *key,
+                                    struct pc_bpf_owner *out);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PcAttribBpf, pc_attrib_bpf_free)
 

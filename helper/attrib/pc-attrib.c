@@ -246,10 +246,8 @@ pc_attrib_find_owner (PcAttrib *self, const PcFlowKey *key, PcSocketOwner *out)
    * previous conntrack entry had to expire before this packet could open a new one). */
   if (self->bpf != NULL && self->netns_cookie != 0 && key->direction == PC_DIR_OUTBOUND
       && (key->proto == IPPROTO_TCP || key->proto == IPPROTO_UDP || key->proto == IPPROTO_UDPLITE)
-      && (key->proto == IPPROTO_TCP
-              ? pc_attrib_bpf_lookup_tcp_flow (self->bpf, self->netns_cookie, key, &o)
-              : pc_attrib_bpf_lookup_udp_flow (self->bpf, self->netns_cookie, key, &o)
-                    && pc_attrib_record_is_fresh (&o)))
+      && pc_attrib_bpf_lookup_flow (self->bpf, self->netns_cookie, key, &o)
+      && (key->proto == IPPROTO_TCP || pc_attrib_record_is_fresh (&o)))
     {
       out->found_socket = TRUE;
       out->cookie = o.cookie;
