@@ -10,16 +10,22 @@
 #include <glib/gi18n.h>
 #include <libnotify/notify.h>
 
+/* At most this many popups (and notifications) at once; more prompts wait in turn. An app that
+ * opens twenty connections to new places must not bury the desktop in twenty windows. */
+#define MAX_PRESENTED 3
+
 typedef struct
 {
   PcPromptManager *manager; /* not a reference: the manager outlives its prompts */
   char *id;
   GVariant *prompt;
   char *app_name;
+  char *icon_name;
   PcPromptWindow *window; /* owned by the application's window list */
   NotifyNotification *notification;
   gboolean answering;
-  gboolean named; /* the name is the profile's (not the program's, while it had none) */
+  gboolean named;     /* the name is the profile's (not the program's, while it had none) */
+  gboolean presented; /* its popup was shown (it may be dismissed since) */
 } Prompt;
 
 struct _PcPromptManager
@@ -29,6 +35,7 @@ struct _PcPromptManager
   GtkApplication *app;
   PcClient *client;
   GHashTable *prompts; /* id -> Prompt */
+  GQueue order;        /* the Prompts, oldest first */
   GCancellable *cancellable;
   gboolean registered;
   gboolean notify_ready;
@@ -54,8 +61,10 @@ prompt_free (Prompt *p)
       g_signal_handlers_disconnect_by_data (p->window, p);
       pc_prompt_window_finish (p->window);
     }
+  g_queue_remove (&p->manager->order, p);
   g_clear_pointer (&p->prompt, g_variant_unref);
   g_free (p->app_name);
+  g_free (p->icon_name);
   g_free (p->id);
   g_free (p);
 }
@@ -201,12 +210,45 @@ show_notification (PcPromptManager *self, Prompt *p, const char *icon_name)
     }
 }
 
+static void present_waiting (PcPromptManager *self);
+
 static void
 window_later_cb (PcPromptWindow *window, gpointer user_data)
 {
   Prompt *p = user_data;
 
   g_message ("prompt %s: decide later", p->id);
+  present_waiting (p->manager);
+}
+
+/* Shows the popups (and, unless the main window has the focus, notifications) of waiting
+ * prompts, oldest first, while fewer than MAX_PRESENTED popups are up. */
+static void
+present_waiting (PcPromptManager *self)
+{
+  guint shown = 0;
+
+  for (GList *l = self->order.head; l != NULL; l = l->next)
+    {
+      Prompt *p = l->data;
+      if (p->window != NULL && gtk_widget_get_visible (GTK_WIDGET (p->window)))
+        shown++;
+    }
+  for (GList *l = self->order.head; l != NULL && shown < MAX_PRESENTED; l = l->next)
+    {
+      Prompt *p = l->data;
+      gboolean notify;
+
+      if (p->window == NULL || p->presented)
+        continue;
+      notify = !main_window_focused (self);
+      p->presented = TRUE;
+      pc_prompt_window_show (p->window);
+      shown++;
+      if (notify)
+        show_notification (self, p, p->icon_name);
+      g_message ("prompt %s shown%s", p->id, notify ? " with a notification" : "");
+    }
 }
 
 static void
@@ -252,28 +294,26 @@ fetch_default (PcPromptManager *self, Prompt *p)
 
 static gboolean rename_cb (gpointer user_data);
 
-/* Shows the prompt once its app's name and icon are known (or known to be unknown). */
+/* Makes the prompt's popup once its app's name and icon are known (or known to be unknown);
+ * it shows when its turn comes. */
 static void
 show_prompt (PcPromptManager *self, Prompt *p, const char *name, const char *icon_name)
 {
   g_autoptr (GVariant) c = g_variant_lookup_value (p->prompt, "connection", NULL);
   const char *comm = "";
-  gboolean notify = !main_window_focused (self);
 
   g_variant_lookup (c, "comm", "&s", &comm);
   p->app_name = g_strdup (name != NULL && *name ? name : *comm ? comm : _ ("Unknown program"));
+  p->icon_name = g_strdup (icon_name);
   p->window = pc_prompt_window_new (self->app, p->prompt);
   pc_prompt_window_set_app (p->window, p->app_name, icon_name);
   g_signal_connect (p->window, "answer", G_CALLBACK (window_answer_cb), p);
   g_signal_connect (p->window, "later", G_CALLBACK (window_later_cb), p);
-  pc_prompt_window_show (p->window);
   fetch_default (self, p);
   /* a new program gets its profile in a moment: its name and icon then */
   if (!p->named && self->rename_id == 0)
     self->rename_id = g_timeout_add (1000, rename_cb, self);
-  if (notify)
-    show_notification (self, p, icon_name);
-  g_message ("prompt %s shown%s", p->id, notify ? " with a notification" : "");
+  present_waiting (self);
 }
 
 static void
@@ -307,6 +347,8 @@ profile_cb (GObject *source, GAsyncResult *res, gpointer user_data)
       /* the profile made meanwhile */
       g_free (p->app_name);
       p->app_name = g_strdup (name);
+      g_free (p->icon_name);
+      p->icon_name = g_strdup (icon);
       pc_prompt_window_set_app (p->window, name, icon);
     }
 }
@@ -374,6 +416,7 @@ add_prompt (PcPromptManager *self, GVariant *prompt)
   p->id = g_strdup (id);
   p->prompt = g_variant_ref_sink (prompt);
   g_hash_table_insert (self->prompts, p->id, p);
+  g_queue_push_tail (&self->order, p);
   g_variant_lookup (c, "profile", "&s", &profile);
   g_message ("prompt %s added", p->id);
   if (*profile == '\0')
@@ -388,8 +431,10 @@ add_prompt (PcPromptManager *self, GVariant *prompt)
 static void
 remove_prompt (PcPromptManager *self, const char *id, const char *how)
 {
-  if (g_hash_table_remove (self->prompts, id))
-    g_message ("prompt %s ended: %s", id, how);
+  if (!g_hash_table_remove (self->prompts, id))
+    return;
+  g_message ("prompt %s ended: %s", id, how);
+  present_waiting (self);
 }
 
 static void
@@ -555,6 +600,7 @@ pc_prompt_manager_dump (PcPromptManager *self)
       g_variant_dict_insert (&d, "notified", "b", p->notification != NULL);
       g_variant_dict_insert (&d, "notification-id", "i", notification_id);
       g_variant_dict_insert (&d, "answering", "b", p->answering);
+      g_variant_dict_insert (&d, "waiting", "b", p->window != NULL && !p->presented);
       g_variant_builder_add_value (&b, g_variant_dict_end (&d));
     }
   return g_variant_builder_end (&b);

@@ -15,7 +15,8 @@ private system bus, under Xvfb, with a real notification server (dunst) on a pri
 - a user without the answer-prompt authorization cannot answer;
 - an unanswered prompt times out to prompt-default and its popup and notification go;
 - with prompt-inbound on, a connection from the peer to a listener shows an inbound popup;
-- with the main window focused, the popup comes without a notification.
+- with the main window focused, the popup comes without a notification;
+- of many prompts at once three are shown, the others wait their turn.
 
 Screenshots go to BUILD_DIR/meson-logs/screenshots/.
 """
@@ -221,6 +222,8 @@ class PromptUiTests(unittest.TestCase):
                 h.kill()
             h.wait()
             h.stdout.close()
+        self.wait(lambda: not self.prompts_shown()['prompts'] and self.displayed() == 0,
+                  'the app to let go of every prompt')
 
     # ---- helpers ----
 
@@ -308,6 +311,33 @@ class PromptUiTests(unittest.TestCase):
         return r.stdout
 
     # ---- tests ----
+
+    def test_many_prompts_wait_their_turn(self):
+        # five destinations at once: three popups and notifications, two wait their turn
+        ports = (9, 81, 82, 83, 84)
+        for port in ports:
+            self.hold(port)
+        self.wait(lambda: len(self.prompts_shown()['prompts']) == 5, 'five prompts')
+        shown = self.prompts_shown()['prompts']
+        self.wait(lambda: len([p for p in self.prompts_shown()['prompts'] if p['visible']]) == 3,
+                  'three popups')
+        self.assertEqual(len([p for p in self.prompts_shown()['prompts'] if p['waiting']]), 2)
+        self.wait(lambda: self.displayed() == 3, 'dunst showing three')
+        # one answered (from the command line): the next in line shows
+        first = [p for p in self.prompts_shown()['prompts'] if p['visible']][0]['id']
+        r = self.sb.client_run([CTL, 'prompt', 'answer', first, 'block', '--scope', 'port'],
+                               cgroup=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait(lambda: len(self.prompts_shown()['prompts']) == 4
+                  and len([p for p in self.prompts_shown()['prompts'] if p['visible']]) == 3,
+                  'a waiting prompt to show')
+        self.assertEqual(len([p for p in self.prompts_shown()['prompts'] if p['waiting']]), 1)
+        # Escape (decide later) on one makes room for the last
+        later = [p for p in self.prompts_shown()['prompts'] if p['visible']][0]['id']
+        self.ok(f'prompt-close {later}')
+        self.wait(lambda: not [p for p in self.prompts_shown()['prompts'] if p['waiting']],
+                  'the last prompt to show')
+        self.assertEqual(len(shown), 5)
 
     def test_several_prompts_and_a_notifications_block(self):
         # three destinations at once: three prompts, each with its popup and notification
