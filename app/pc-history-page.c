@@ -582,7 +582,8 @@ pc_history_page_init (PcHistoryPage *self)
   const char *times[] = { _ ("Any Time"),    _ ("Last Hour"),    _ ("Last 24 Hours"),
                           _ ("Last 7 Days"), _ ("Last 30 Days"), NULL };
   const char *all_apps[] = { _ ("All Apps"), NULL };
-  GtkWidget *filters = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  /* the filters wrap in a narrow window */
+  GtkWidget *filters = gtk_flow_box_new ();
 
   G_STATIC_ASSERT (G_N_ELEMENTS (times) == G_N_ELEMENTS (periods) + 1);
   self->state = g_strdup ("");
@@ -628,10 +629,21 @@ pc_history_page_init (PcHistoryPage *self)
   gtk_widget_set_margin_start (filters, 6);
   gtk_widget_set_margin_end (filters, 6);
   gtk_widget_set_margin_bottom (filters, 6);
-  gtk_box_append (GTK_BOX (filters), GTK_WIDGET (self->app_filter));
-  gtk_box_append (GTK_BOX (filters), GTK_WIDGET (self->verdict));
-  gtk_box_append (GTK_BOX (filters), GTK_WIDGET (self->direction));
-  gtk_box_append (GTK_BOX (filters), GTK_WIDGET (self->period));
+  gtk_flow_box_set_selection_mode (GTK_FLOW_BOX (filters), GTK_SELECTION_NONE);
+  gtk_flow_box_set_column_spacing (GTK_FLOW_BOX (filters), 6);
+  gtk_flow_box_set_row_spacing (GTK_FLOW_BOX (filters), 6);
+  gtk_flow_box_set_max_children_per_line (GTK_FLOW_BOX (filters), 4);
+  {
+    GtkWidget *dropdowns[] = { GTK_WIDGET (self->app_filter), GTK_WIDGET (self->verdict),
+                               GTK_WIDGET (self->direction), GTK_WIDGET (self->period) };
+
+    for (guint i = 0; i < G_N_ELEMENTS (dropdowns); i++)
+      {
+        gtk_flow_box_append (GTK_FLOW_BOX (filters), dropdowns[i]);
+        /* Tab goes to the drop-down, not to the flow box's cell around it */
+        gtk_widget_set_focusable (gtk_widget_get_parent (dropdowns[i]), FALSE);
+      }
+  }
   gtk_box_append (GTK_BOX (self->box), filters);
 
   self->counts = GTK_LABEL (gtk_label_new (NULL));
