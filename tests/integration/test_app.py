@@ -685,6 +685,16 @@ class AppDnsTests(AppCase):
         d = self.wait(lambda d: self.dns(d)['last-flush'] and d, 'the flush result')
         self.assertRegex(self.dns(d)['last-flush'], r'^[1-9]\d* answers? removed')
         self.wait(lambda d: self.dns(d)['cache'].startswith('0 answers'), 'an empty cache')
+        # a narrow window: the DNS rows (long URLs, errors) do not hold it wide
+        self.ok('size 360 700')
+        time.sleep(1)
+        self.ok('set scroll-to dns')
+        time.sleep(0.5)
+        path = os.path.join(SHOTS, 'settings-dns-narrow-light.png')
+        self.ok(f'screenshot {path}')
+        with open(path, 'rb') as f:
+            width = int.from_bytes(f.read(24)[16:20], 'big')
+        self.assertLessEqual(width, 480, 'the Settings page keeps the window wide')
 
 
 class GermanAppTest(unittest.TestCase):
