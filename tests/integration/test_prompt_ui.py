@@ -16,7 +16,8 @@ private system bus, under Xvfb, with a real notification server (dunst) on a pri
 - an unanswered prompt times out to prompt-default and its popup and notification go;
 - with prompt-inbound on, a connection from the peer to a listener shows an inbound popup;
 - with the main window focused, the popup comes without a notification;
-- of many prompts at once three are shown, the others wait their turn.
+- of many prompts at once three are shown, the others wait their turn;
+- when the helper stops its prompts go; when it is back the agent registers again.
 
 Screenshots go to BUILD_DIR/meson-logs/screenshots/.
 """
@@ -474,6 +475,21 @@ class PromptUiTests(unittest.TestCase):
             self.wait(lambda: self.displayed() == 0, 'the notification to close')
         finally:
             pctest.apply_settings(self.sb, SETTINGS)
+
+    def test_helper_restart(self):
+        self.hold(9)
+        self.popup_for(9)
+        # the helper goes: its prompts are gone, and so are their popup and notification
+        self.sb.stop_helper()
+        self.wait(lambda: not self.prompts_shown()['prompts'] and self.displayed() == 0,
+                  'the prompts of the stopped helper to go')
+        self.wait(lambda: not self.prompts_shown()['registered'], 'the agent to notice')
+        # it comes back: the agent registers again and shows its prompts
+        self.sb.start_helper()
+        self.sb.wait_for_name(NAME, 10, self.sb.helper_proc, self.sb.helper_log_path)
+        self.wait(lambda: self.prompts_shown()['registered'], 'the agent to register again')
+        self.hold(81)
+        self.popup_for(81)
 
     def test_inbound_prompt(self):
         pctest.apply_settings(self.sb, SETTINGS + 'prompt-inbound=true\n')
