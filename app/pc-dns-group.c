@@ -249,15 +249,13 @@ upstream_subtitle (GVariant *upstream)
       else
         g_string_append (s, _ ("not answering"));
       g_string_append (s, " · ");
-      g_string_append_printf (s,
-                              g_dngettext (NULL, "%" G_GUINT64_FORMAT " query",
-                                           "%" G_GUINT64_FORMAT " queries", queries),
-                              queries);
+      /* %llu, not G_GUINT64_FORMAT: xgettext cannot expand the macro, so the catalog would have
+       * the message "%" only and the text would never be translated */
+      g_string_append_printf (s, g_dngettext (NULL, "%llu query", "%llu queries", queries),
+                              (unsigned long long)queries);
       g_string_append (s, ", ");
-      g_string_append_printf (s,
-                              g_dngettext (NULL, "%" G_GUINT64_FORMAT " failure",
-                                           "%" G_GUINT64_FORMAT " failures", failures),
-                              failures);
+      g_string_append_printf (s, g_dngettext (NULL, "%llu failure", "%llu failures", failures),
+                              (unsigned long long)failures);
     }
   if (!reachable && last_error[0] != '\0')
     {
@@ -473,11 +471,9 @@ show_status (PcDnsGroup *self)
       g_variant_lookup (cache, "hits", "t", &hits);
       g_variant_lookup (cache, "misses", "t", &misses);
       /* TRANSLATORS: the DNS cache, e.g. "12 answers · 30 hits, 12 misses" */
-      text = g_strdup_printf (
-          g_dngettext (NULL, "%u answer · %" G_GUINT64_FORMAT " hits, %" G_GUINT64_FORMAT " misses",
-                       "%u answers · %" G_GUINT64_FORMAT " hits, %" G_GUINT64_FORMAT " misses",
-                       entries),
-          entries, hits, misses);
+      text = g_strdup_printf (g_dngettext (NULL, "%u answer · %llu hits, %llu misses",
+                                           "%u answers · %llu hits, %llu misses", entries),
+                              entries, (unsigned long long)hits, (unsigned long long)misses);
       adw_action_row_set_subtitle (ADW_ACTION_ROW (self->cache_row), text);
     }
   gtk_widget_set_sensitive (self->flush_button, running);

@@ -347,6 +347,12 @@ show_categories (PcFilterListsGroup *self)
       g_variant_lookup (category, "id", "&s", &id);
       g_variant_lookup (category, "name", "&s", &name);
       g_variant_lookup (category, "description", "&s", &description);
+      /* the helper's names are English, marked for translation in helper/intel/pc-intel.c
+       * (an empty string would translate to the catalog's header) */
+      if (name[0] != '\0')
+        name = _ (name);
+      if (description[0] != '\0')
+        description = _ (description);
       if (!category_shown (self, lists, id))
         {
           g_variant_unref (category);

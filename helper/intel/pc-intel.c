@@ -27,6 +27,7 @@
 
 #include "pc-intel.h"
 
+#include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <gnutls/crypto.h>
 #include <json-glib/json-glib.h>
@@ -39,20 +40,25 @@
 #include "pc-net-set.h"
 #include "pc-rule.h"
 
+/* names and descriptions stay English here (D-Bus, portcullisctl, logs); N_() marks them for
+ * po/ so that the app shows them translated (app/pc-filter-lists-group.c) */
 static const PcIntelCategory categories[] = {
-  { "ADS", PC_INTEL_ADS, "Ads", "Advertising networks and ad servers." },
-  { "TRAC", PC_INTEL_TRAC, "Trackers", "Tracking, analytics and telemetry services." },
-  { "MAL", PC_INTEL_MAL, "Malware", "Hosts that spread or control malware." },
-  { "PHISH", PC_INTEL_PHISH, "Phishing", "Sites that imitate others to steal credentials." },
-  { "CRYPTOMINING", PC_INTEL_CRYPTOMINING, "Cryptomining",
-    "In-browser and unwanted cryptocurrency miners and their pools." },
-  { "P2P", PC_INTEL_P2P, "Peer-to-peer", "Trackers and bootstrap hosts of peer-to-peer networks." },
-  { "DNS-BYPASS", PC_INTEL_DNS_BYPASS, "DNS bypass",
-    "Public DNS-over-HTTPS/TLS resolvers that programs use to get around the local resolver." },
-  { "UNBREAK", PC_INTEL_UNBREAK, "Unbreak",
-    "Allow-list: names that other lists would block but that sites need to work." },
-  { "TEST", PC_INTEL_TEST, "Test", "Names reserved for checking that filtering works." },
-  { "CUSTOM", PC_INTEL_CUSTOM, "Custom", "The user's own list (setting custom-list)." },
+  { "ADS", PC_INTEL_ADS, N_ ("Ads"), N_ ("Advertising networks and ad servers.") },
+  { "TRAC", PC_INTEL_TRAC, N_ ("Trackers"), N_ ("Tracking, analytics and telemetry services.") },
+  { "MAL", PC_INTEL_MAL, N_ ("Malware"), N_ ("Hosts that spread or control malware.") },
+  { "PHISH", PC_INTEL_PHISH, N_ ("Phishing"),
+    N_ ("Sites that imitate others to steal credentials.") },
+  { "CRYPTOMINING", PC_INTEL_CRYPTOMINING, N_ ("Cryptomining"),
+    N_ ("In-browser and unwanted cryptocurrency miners and their pools.") },
+  { "P2P", PC_INTEL_P2P, N_ ("Peer-to-peer"),
+    N_ ("Trackers and bootstrap hosts of peer-to-peer networks.") },
+  { "DNS-BYPASS", PC_INTEL_DNS_BYPASS, N_ ("DNS bypass"),
+    N_ ("Public DNS-over-HTTPS/TLS resolvers that programs use to get around the local "
+        "resolver.") },
+  { "UNBREAK", PC_INTEL_UNBREAK, N_ ("Unbreak"),
+    N_ ("Allow-list: names that other lists would block but that sites need to work.") },
+  { "TEST", PC_INTEL_TEST, N_ ("Test"), N_ ("Names reserved for checking that filtering works.") },
+  { "CUSTOM", PC_INTEL_CUSTOM, N_ ("Custom"), N_ ("The user's own list (setting custom-list).") },
 };
 
 const PcIntelCategory *

@@ -40,13 +40,13 @@ def sign_tool(*args):
         raise AssertionError(f'pc-sign-index {args[0]} failed: {res.stdout}{res.stderr}')
 
 
-def start_xvfb():
+def start_xvfb(screen='1280x860x24'):
     """Xvfb on a free display (it picks one with -displayfd); returns (proc, ':N')."""
     xvfb = shutil.which('Xvfb')
     if xvfb is None:
         raise unittest.SkipTest('Xvfb is not installed (Debian package xvfb)')
     r, w = os.pipe()
-    proc = subprocess.Popen([xvfb, '-displayfd', str(w), '-screen', '0', '1280x860x24',
+    proc = subprocess.Popen([xvfb, '-displayfd', str(w), '-screen', '0', screen,
                              '-nolisten', 'tcp', '-noreset'], pass_fds=(w,),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
@@ -63,6 +63,9 @@ def start_xvfb():
 class AppCase(unittest.TestCase):
     """The app against a helper in a sandbox of its own (sandbox_args), driven through the test
     hook; subclasses add servers the helper needs before the app starts (before_app)."""
+
+    env_extra = {}  # more environment for the app (a language)
+    screen = '1280x860x24'  # Xvfb's
 
     @classmethod
     def sandbox_args(cls):
@@ -94,7 +97,7 @@ class AppCase(unittest.TestCase):
         except BaseException:
             cls.tearDownClass()
             raise
-        cls.xvfb, cls.display = start_xvfb()
+        cls.xvfb, cls.display = start_xvfb(cls.screen)
         cls.hook = os.path.join(cls.tmp, 'hook.sock')
         runtime = os.path.join(cls.tmp, 'runtime')
         os.mkdir(runtime, 0o700)
@@ -105,6 +108,7 @@ class AppCase(unittest.TestCase):
             'PORTCULLIS_TEST_SOCKET': cls.hook, 'NO_AT_BRIDGE': '1', 'GTK_A11Y': 'none',
             'XDG_RUNTIME_DIR': runtime, 'LANG': 'C.UTF-8', 'LC_ALL': 'C.UTF-8',
             'G_MESSAGES_DEBUG': '',
+            **cls.env_extra,
         }
         cls.app_log = open(os.path.join(cls.sb.log_dir, 'app.log'), 'w+')
         cls.app = cls.sb.client(['dbus-run-session', '--', APP], cgroup=False, env=env,
@@ -227,6 +231,18 @@ class AppCase(unittest.TestCase):
     def page(self, name):
         self.ok(f"action win.show-page '{name}'")
         self.wait(lambda d: d['page'] == name, f'page {name}')
+
+    def search_history_for_peer(self):
+        """Searches the history for the peer until a row of it shows; returns what History shows."""
+        deadline = time.monotonic() + 20
+        while True:
+            # the helper writes its history in batches: search again until the row is there
+            self.ok(f'history-search {P4}')
+            time.sleep(0.5)
+            h = self.dump()['history']
+            if h['state'] == 'results' and [r for r in h['rows'] if r['endpoint'] == P4]:
+                return h
+            self.assertLess(time.monotonic(), deadline, f'no history row for {P4}: {h}')
 
     def curl_rows(self, d):
         return [r for r in d['monitor']['rows']
@@ -440,15 +456,7 @@ class AppTests(AppCase):
     def test_5b_history_search(self):
         self.page('history')
         self.assertEqual(self.curl('/bytes/4321').returncode, 0)
-        deadline = time.monotonic() + 20
-        while True:
-            # the helper writes its history in batches: search again until the row is there
-            self.ok(f'history-search {P4}')
-            time.sleep(0.5)
-            h = self.dump()['history']
-            if h['state'] == 'results' and [r for r in h['rows'] if r['endpoint'] == P4]:
-                break
-            self.assertLess(time.monotonic(), deadline, f'no history row for {P4}: {h}')
+        h = self.search_history_for_peer()
         self.assertTrue(all(r['endpoint'] == P4 for r in h['rows']), h['rows'])
         self.assertIn('curl', h['counts'])
         self.shoot('history')
@@ -695,6 +703,109 @@ class AppDnsTests(AppCase):
         with open(path, 'rb') as f:
             width = int.from_bytes(f.read(24)[16:20], 'big')
         self.assertLessEqual(width, 480, 'the Settings page keeps the window wide')
+
+
+class GermanPagesTest(AppCase):
+    """Every page and a connection prompt's popup in German (LANGUAGE=de, po/de.po built into
+    build/po): the window shows the German text, and the screenshots (de-*.png) show whether the
+    German labels, often longer than the English ones, fit their widgets. Alone:
+    PC_BUILD_DIR=build PC_SOURCE_DIR=. tests/integration/test_app.py GermanPagesTest"""
+    env_extra = {'LANGUAGE': 'de', 'PORTCULLIS_LOCALEDIR': os.path.join(BUILD_DIR, 'po')}
+    screen = '1280x2700x24'  # room for whole pages
+
+    @classmethod
+    def sandbox_args(cls):
+        return dict(settings=f'[global]\ndefault-action=allow\nendpoints=- {P4} tcp/7;\n'
+                             f'lists-url=http://{PUB4}/static/\nlists-update-interval=0\n')
+
+    def shoot_whole(self, name):
+        """A screenshot of the whole page: the window as tall as its content, then back."""
+        self.ok('size 1100 2600')
+        time.sleep(1)
+        path = os.path.join(SHOTS, f'{name}-light.png')
+        self.ok(f'screenshot {path}')
+        self.assertGreater(os.path.getsize(path), 5000, path)
+        self.ok('size 1100 720')
+        time.sleep(0.5)
+
+    def test_german_pages(self):
+        self.page('monitor')
+        self.wait(lambda d: d['monitor']['subscribed'], 'the connection subscription')
+        self.assertEqual(self.curl('/bytes/1000').returncode, 0)
+        self.assertNotEqual(self.curl('/', port=7, timeout=3).returncode, 0)  # a blocked one
+        self.wait(self.curl_rows, 'the curl connection in Monitor')
+        self.shoot('de-monitor')
+
+        self.ok("action win.open-profile 'curl'")
+        d = self.wait(lambda d: d['page'] == 'apps' and d['apps']['view']['loaded']
+                      and d['apps']['view']['profile'] == 'curl'
+                      and 'prompt-timeout' in d['apps']['view']['settings'] and d,
+                      'the curl app page')
+        self.assertIn('Globale Einstellung', d['apps']['view']['settings']['prompt-timeout'][0])
+        self.shoot('de-apps')
+        self.shoot_whole('de-apps-whole')
+
+        self.page('settings')
+        d = self.wait(lambda d: d['settings']['loaded'] and d, 'the global settings')
+        da = d['settings']['settings']['default-action']
+        self.assertTrue(da[0].startswith('Erlauben'), da)
+        # the helper's filter-list categories, translated by the app
+        lists = self.wait(lambda d: d['settings']['filter-lists']['categories']
+                          and d['settings']['filter-lists'], 'the filter list categories')
+        titles = {c['id']: c['title'] for c in lists['categories']}
+        self.assertEqual(titles['ADS'], 'Werbung', titles)
+        self.assertEqual(titles['MAL'], 'Schadsoftware', titles)
+        self.assertEqual(lists['status'], 'Noch nicht aktualisiert')
+        self.shoot('de-settings')
+        self.shoot_whole('de-settings-whole')
+
+        self.page('history')
+        h = self.search_history_for_peer()
+        self.assertTrue(h['counts'].startswith('Apps: '), h['counts'])
+        self.shoot('de-history')
+        # a heading made of a time filter's name
+        self.ok('history-filter time hour')
+        self.ok('action history.delete')
+        d = self.wait(lambda d: d['dialog']['shown'] and d, 'the confirmation')
+        self.assertEqual(d['dialog']['heading'], 'Den Verlauf für „Letzte Stunde“ löschen?')
+        self.assertIn('Dies kann nicht rückgängig gemacht werden.', d['dialog']['body'])
+        self.ok('dialog-response cancel')
+        self.wait(lambda d: not d['dialog']['shown'], 'the dialog to close')
+        self.ok('history-filter time ')
+
+        self.page('bandwidth')
+        time.sleep(1.2)
+        self.shoot('de-bandwidth')
+
+        # a prompt: its popup, details open
+        self.ctl('config', 'set', 'default-action', 'prompt')
+        holder = None
+        try:
+            holder = self.sb.client([pctest.PYTHON, pctest.CLIENT_TOOL, 'tcp', P4, '80',
+                                     '--timeout', '30'], stdout=subprocess.PIPE, text=True)
+
+            def popup():
+                for p in json.loads(self.cmd('prompts'))['prompts']:
+                    if p.get('visible') and f'{P4} über 80/TCP' in p.get('summary', ''):
+                        return p
+                return None
+            p = pctest.wait_until(popup, timeout=15, what='the prompt popup')
+            self.assertRegex(p['summary'], f'möchte sich mit {P4} über 80/TCP verbinden$')
+            self.assertRegex(p['countdown'], r'^Ohne Antwort wird die Verbindung in \d+ Sekunden '
+                                             r'(blockiert|erlaubt)$')
+            self.ok(f"prompt-set {p['id']} details true")
+            time.sleep(1.2)  # its buttons become clickable; a frame with the details open
+            shot = os.path.join(SHOTS, 'de-prompt-popup.png')
+            self.ok(f"prompt-screenshot {p['id']} {shot}")
+            self.assertGreater(os.path.getsize(shot), 5000)
+            self.ok(f"prompt-click {p['id']} block")
+            out, _ = holder.communicate(timeout=30)
+            self.assertFalse(json.loads(out.splitlines()[-1])['ok'], out)
+        finally:
+            if holder is not None and holder.poll() is None:
+                holder.kill()
+                holder.wait()
+            self.ctl('config', 'reset', 'default-action')
 
 
 class GermanAppTest(unittest.TestCase):
