@@ -246,6 +246,20 @@ category_size (GVariant *lists, const char *id)
   return n;
 }
 
+/* Entries of a category: its lists', and for CUSTOM the user's own list's */
+static guint
+category_entries (PcFilterListsGroup *self, GVariant *lists, const char *id)
+{
+  guint32 domains = 0, networks = 0;
+
+  if (g_str_equal (id, "CUSTOM") && self->status != NULL)
+    {
+      g_variant_lookup (self->status, "custom-domains", "u", &domains);
+      g_variant_lookup (self->status, "custom-networks", "u", &networks);
+    }
+  return category_size (lists, id) + domains + networks;
+}
+
 static gboolean
 is_enabled (PcFilterListsGroup *self, const char *id)
 {
@@ -322,7 +336,7 @@ show_categories (PcFilterListsGroup *self)
 
           g_variant_lookup (category, "id", "&s", &id);
           if (category_shown (self, lists, id))
-            g_string_append_printf (signature, "%s:%u;", id, category_size (lists, id));
+            g_string_append_printf (signature, "%s:%u;", id, category_entries (self, lists, id));
           g_variant_unref (category);
         }
     }
@@ -358,7 +372,7 @@ show_categories (PcFilterListsGroup *self)
           g_variant_unref (category);
           continue;
         }
-      n = category_size (lists, id);
+      n = category_entries (self, lists, id);
       row = adw_action_row_new ();
       sw = gtk_switch_new ();
       /* TRANSLATORS: a filter list category: its description, the id rules name it by (L:MAL)

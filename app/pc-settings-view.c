@@ -41,6 +41,9 @@ static const char *const verdict_labels[] = { N_ ("Allow"), N_ ("Block"), NULL }
 static const char *const reactions[] = { "drop", "reject", NULL };
 static const char *const reaction_labels[]
     = { N_ ("Drop silently"), N_ ("Reject (the app learns at once)"), NULL };
+static const char *const block_replies[] = { "nxdomain", "zero", NULL };
+static const char *const block_reply_labels[]
+    = { N_ ("“No such name” (NXDOMAIN)"), N_ ("The address 0.0.0.0"), NULL };
 static const char *const fail_modes[] = { "open", "closed", NULL };
 static const char *const fail_labels[]
     = { N_ ("Let traffic through"), N_ ("Block all traffic"), NULL };
@@ -51,7 +54,7 @@ static const char *const groups[][2] = {
   { "inbound", N_ ("Incoming Rules") },
   { "prompt", N_ ("Prompts") },
   { "dns", N_ ("DNS") },
-  { "lists", N_ ("Filter Lists") },
+  { "lists", N_ ("Filter List Sources") },
   { "history", N_ ("History and Bandwidth") },
   { "service", N_ ("Service") },
   { "other", N_ ("Other") },
@@ -78,10 +81,26 @@ static const SettingInfo infos[] = {
     FALSE },
   { "prompt-default", "prompt", N_ ("Unanswered Prompts"), NULL, KIND_ENUM, verdicts,
     verdict_labels, FALSE },
-  { "dns-servers", "dns", N_ ("DNS Servers"), NULL, KIND_LIST, NULL, NULL, FALSE },
+  /* the resolver's keys are global: a profile's override of them is not used (settings.conf) */
+  { "dns-resolver", "dns", N_ ("Local DNS Resolver"),
+    N_ ("Answers the computer's DNS questions and judges them for each app"), KIND_BOOL, NULL, NULL,
+    TRUE },
+  { "dns-servers", "dns", N_ ("DNS Servers"), NULL, KIND_LIST, NULL, NULL, TRUE },
+  { "dns-listen", "dns", N_ ("Resolver Addresses"), NULL, KIND_LIST, NULL, NULL, TRUE },
   { "dns-block-rebinding", "dns", N_ ("Refuse DNS Rebinding"),
-    N_ ("Public names that answer with private addresses"), KIND_BOOL, NULL, NULL, FALSE },
+    N_ ("Public names that answer with private addresses"), KIND_BOOL, NULL, NULL, TRUE },
+  { "dns-block-reply", "dns", N_ ("Refused Names Get"), NULL, KIND_ENUM, block_replies,
+    block_reply_labels, TRUE },
+  { "dns-bypass-prevention", "dns", N_ ("Block Ways Around the Resolver"),
+    N_ ("DNS over TLS or HTTPS servers that apps would ask on their own"), KIND_BOOL, NULL, NULL,
+    TRUE },
   { "filter-lists", "lists", N_ ("Filter Lists"), NULL, KIND_LIST, NULL, NULL, FALSE },
+  { "custom-list", "lists", N_ ("Your Own List (File)"), NULL, KIND_LIST, NULL, NULL, TRUE },
+  { "lists-url", "lists", N_ ("Update Server"), NULL, KIND_LIST, NULL, NULL, TRUE },
+  { "lists-keys", "lists", N_ ("Trusted Keys (Folder)"), NULL, KIND_LIST, NULL, NULL, TRUE },
+  { "lists-update-interval", "lists", N_ ("Update Every (Seconds)"), NULL, KIND_NUMBER, NULL, NULL,
+    TRUE },
+  { "geo-database", "other", N_ ("Country Database (File)"), NULL, KIND_LIST, NULL, NULL, TRUE },
   { "history", "history", N_ ("Record History"), NULL, KIND_BOOL, NULL, NULL, FALSE },
   { "history-keep-days", "history", N_ ("Keep History (Days)"), NULL, KIND_NUMBER, NULL, NULL,
     FALSE },
@@ -838,10 +857,11 @@ build (PcSettingsView *self)
     {
       AdwPreferencesGroup *group = g_hash_table_lookup (made, groups[i][0]);
 
-      if (group != NULL)
-        add_group (self, group);
+      /* the categories before where the lists come from */
       if (g_str_equal (groups[i][0], "lists") && self->lists_group != NULL && !is_profile (self))
         add_group (self, ADW_PREFERENCES_GROUP (self->lists_group));
+      if (group != NULL)
+        add_group (self, group);
       if (g_str_equal (groups[i][0], "dns") && self->dns_group != NULL && !is_profile (self))
         add_group (self, ADW_PREFERENCES_GROUP (self->dns_group));
     }
