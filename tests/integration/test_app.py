@@ -139,6 +139,8 @@ class AppCase(unittest.TestCase):
             cls.xvfb.terminate()
             cls.xvfb.wait(10)
         cls.stop_servers()
+        if getattr(cls, 'app_log', None) is not None:
+            cls.app_log.close()
         if getattr(cls, 'sb', None) is not None:
             cls.sb.close()
         shutil.rmtree(cls.tmp, ignore_errors=True)
