@@ -93,6 +93,10 @@ class AppCase(unittest.TestCase):
         try:
             cls.sb.start()
             cls.sb.wait_for_name(NAME, 10, cls.sb.helper_proc, cls.sb.helper_log_path)
+            # polkitd may not have read the policy yet ("action ... is not registered"): the app
+            # would start with its first reads refused
+            pctest.wait_until(lambda: cls.sb.client_run([CTL, 'status']).returncode == 0,
+                              timeout=15, what='portcullisctl status answering')
             cls.before_app()
         except BaseException:
             cls.tearDownClass()
