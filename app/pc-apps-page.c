@@ -46,6 +46,22 @@ filter_func (GtkListBoxRow *row, gpointer user_data)
   return self->needle == NULL || self->needle[0] == '\0' || strstr (text, self->needle) != NULL;
 }
 
+/* a profile's name as shown (and sorted): the helper's own profiles have names marked for
+ * translation there; one without a name shows its id */
+static const char *
+display_name (GVariant *profile)
+{
+  const char *id = "", *name = NULL;
+  gboolean special = FALSE;
+
+  g_variant_lookup (profile, "id", "&s", &id);
+  g_variant_lookup (profile, "name", "&s", &name);
+  g_variant_lookup (profile, "special", "b", &special);
+  if (name == NULL || name[0] == '\0')
+    return id;
+  return special ? _ (name) : name;
+}
+
 static GtkWidget *
 make_row (GVariant *profile)
 {
@@ -60,14 +76,12 @@ make_row (GVariant *profile)
   gboolean special = FALSE;
 
   g_variant_lookup (profile, "id", "&s", &id);
-  g_variant_lookup (profile, "name", "&s", &name);
+  name = display_name (profile);
   g_variant_lookup (profile, "icon", "&s", &icon);
   g_variant_lookup (profile, "special", "b", &special);
   overrides = g_variant_lookup_value (profile, "overrides", G_VARIANT_TYPE_VARDICT);
   if (overrides != NULL)
     n_overrides = g_variant_n_children (overrides);
-  if (name == NULL || name[0] == '\0')
-    name = id;
   /* a profile named after its executable: the program's name, the path below */
   if (name[0] == '/' && strrchr (name, '/')[1] != '\0')
     name = strrchr (name, '/') + 1;
@@ -94,12 +108,7 @@ make_row (GVariant *profile)
 static int
 compare_profiles (gconstpointer a, gconstpointer b)
 {
-  GVariant *pa = *(GVariant **)a, *pb = *(GVariant **)b;
-  const char *na = "", *nb = "";
-
-  g_variant_lookup (pa, "name", "&s", &na);
-  g_variant_lookup (pb, "name", "&s", &nb);
-  return g_utf8_collate (na, nb);
+  return g_utf8_collate (display_name (*(GVariant **)a), display_name (*(GVariant **)b));
 }
 
 static void

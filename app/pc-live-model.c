@@ -159,11 +159,14 @@ apply_profile (PcLiveModel *self, PcAppRow *app)
 {
   GVariant *profile = g_hash_table_lookup (self->profiles, pc_app_row_get_profile (app));
   const char *s;
+  gboolean special = FALSE;
 
   if (profile == NULL)
     return;
+  g_variant_lookup (profile, "special", "b", &special);
+  /* the helper's own profiles have names marked for translation there */
   if (g_variant_lookup (profile, "name", "&s", &s))
-    pc_app_row_set_name (app, s);
+    pc_app_row_set_name (app, special && s[0] != '\0' ? _ (s) : s);
   if (g_variant_lookup (profile, "icon", "&s", &s))
     pc_app_row_set_icon_name (app, s);
 }

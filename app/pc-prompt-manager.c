@@ -336,8 +336,14 @@ profile_cb (GObject *source, GAsyncResult *res, gpointer user_data)
     return;
   if (profile != NULL)
     {
+      gboolean special = FALSE;
+
       g_variant_lookup (profile, "name", "&s", &name);
       g_variant_lookup (profile, "icon", "&s", &icon);
+      g_variant_lookup (profile, "special", "b", &special);
+      /* the helper's own profiles have names marked for translation there */
+      if (special && name != NULL && name[0] != '\0')
+        name = _ (name);
       p->named = TRUE;
     }
   if (p->window == NULL)

@@ -723,6 +723,9 @@ make_profile_group (PcSettingsView *self)
   g_variant_lookup (self->profile_info, "icon", "&s", &icon);
   g_variant_lookup (self->profile_info, "fingerprints", "^a&s", &fps);
   g_variant_lookup (self->profile_info, "special", "b", &special);
+  /* the helper's own profiles have names marked for translation there */
+  if (special && name[0] != '\0')
+    name = _ (name);
 
   row = adw_action_row_new ();
   if (name[0] == '/' && strrchr (name, '/')[1] != '\0')

@@ -4,6 +4,7 @@
 #include "pc-policy-manager.h"
 
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -276,15 +277,17 @@ static const struct
   const char *icon;
   const char *fingerprints[8];
 } specials[] = {
-  { PC_PROFILE_PORTCULLIS, "Portcullis", "org.portcullis.Portcullis", { NULL } },
+  /* the names stay English here (D-Bus, portcullisctl); N_() marks them for po/ so that the app
+   * shows them translated (a profile with "special" set) */
+  { PC_PROFILE_PORTCULLIS, N_ ("Portcullis"), "org.portcullis.Portcullis", { NULL } },
   { PC_PROFILE_SYSTEM_DNS,
-    "System DNS client",
+    N_ ("System DNS client"),
     "network-server",
     { "path:/usr/lib/systemd/systemd-resolved", "path:/lib/systemd/systemd-resolved",
       "path:/usr/sbin/dnsmasq", "path:/usr/sbin/nscd", "systemd-unit:systemd-resolved.service",
       NULL } },
-  { PC_PROFILE_UNIDENTIFIED, "Unidentified process", "dialog-question", { NULL } },
-  { PC_PROFILE_KERNEL, "Kernel (no socket owner)", "computer", { NULL } },
+  { PC_PROFILE_UNIDENTIFIED, N_ ("Unidentified process"), "dialog-question", { NULL } },
+  { PC_PROFILE_KERNEL, N_ ("Kernel (no socket owner)"), "computer", { NULL } },
 };
 
 static gboolean
