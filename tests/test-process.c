@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "attrib-testutil.h"
+#include "pc-cgroup.h"
 #include "pc-process.h"
 
 static char *client_path;
@@ -423,6 +424,20 @@ test_exec_marks (void)
   g_assert_cmpstr (forked->cmdline, ==, before->cmdline);
   g_assert_cmpstr (forked->app_id, ==, before->app_id);
   g_assert_cmpint (forked->kind, ==, before->kind);
+
+  /* the cgroup id (from the pidfd, or before Linux 6.13 from the path) is the inode number of
+   * the cgroup's directory, which is what the BPF hooks report */
+  {
+    g_autofree char *root = pc_cgroup2_find_root ();
+    g_autofree char *dir = NULL;
+    struct stat st;
+
+    g_assert_nonnull (root);
+    g_assert_nonnull (before->cgroup);
+    dir = g_build_filename (root, before->cgroup, NULL);
+    g_assert_cmpint (stat (dir, &st), ==, 0);
+    g_assert_cmpuint (before->cgroup_id, ==, st.st_ino);
+  }
 
   g_assert_cmpint (write (go[1], &c, 1), ==, 1);
   close (go[1]);

@@ -3,6 +3,8 @@
 
 #include "pc-process.h"
 
+#include "pc-cgroup.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
@@ -675,6 +677,28 @@ pc_process_read_status_uid (int dirfd)
 static GMutex pc_cgroup_lock;
 static GHashTable *pc_cgroup_paths; /* guint64 * -> char * */
 
+/* Before Linux 6.13 the pidfd does not tell the cgroup id: it is the inode number of the
+ * cgroup's directory in the cgroup v2 mount (what BPF's bpf_get_current_cgroup_id says too).
+ * 0 when unknown. */
+static guint64
+pc_cgroup_id_of_path (const char *path)
+{
+  static gsize once;
+  static char *root;
+  g_autofree char *dir = NULL;
+  struct stat st;
+
+  if (g_once_init_enter (&once))
+    {
+      root = pc_cgroup2_find_root ();
+      g_once_init_leave (&once, 1);
+    }
+  if (root == NULL || path[0] != '/')
+    return 0;
+  dir = g_build_filename (root, path, NULL);
+  return stat (dir, &st) == 0 && S_ISDIR (st.st_mode) ? (guint64)st.st_ino : 0;
+}
+
 static char *
 pc_cgroup_cache_lookup (guint64 id)
 {
@@ -852,6 +876,8 @@ pc_process_read_with_pidfd (pid_t pid, int pidfd, GError **error)
           && cgroupid_again == cgroupid)
         pc_cgroup_cache_insert (cgroupid, self->cgroup);
     }
+  if (self->cgroup_id == 0 && self->cgroup != NULL)
+    self->cgroup_id = pc_cgroup_id_of_path (self->cgroup);
   self->systemd_unit = pc_unit_from_cgroup (self->cgroup);
 
   pc_process_identify (self, dirfd);
