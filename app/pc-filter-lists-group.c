@@ -556,6 +556,9 @@ pc_filter_lists_group_set_setting (PcFilterListsGroup *self, GVariant *value, co
   self->source = g_strdup (source);
   show_categories (self);
   sync_switches (self);
+  /* settings changed: the lists may have too (custom-list, lists-url) */
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+    reload (self);
 }
 
 gboolean
