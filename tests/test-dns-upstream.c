@@ -4,6 +4,7 @@
 #define G_LOG_DOMAIN "portcullis-dns"
 
 #include <glib/gstdio.h>
+#include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -328,28 +329,48 @@ test_doh_http11 (void)
   PcDnsUpstreamStatus st;
   GPid pid = 0;
   int out_fd = -1;
+  int err_fd = -1;
   char ready[8] = { 0 };
   Results r;
 
   /* Debian's python3 (it has ssl); a free port can be taken by a parallel test before the
-   * server binds it, so a server that did not come up is tried again on another port. */
-  for (int attempt = 0; attempt < 5; attempt++)
+   * server binds it, so a server that did not come up is tried again on another port. What a
+   * server that did not come up said, and how it ended, goes to the test log. The child is
+   * reaped here (DO_NOT_REAP_CHILD): without it GLib spawns through an intermediate process
+   * that exits at once, and the server's PR_SET_PDEATHSIG then killed it at random. */
+  for (int attempt = 0; attempt < 8; attempt++)
     {
       g_autofree char *port_s = NULL;
+      int status = 0;
+      gssize n;
+      char said[2048] = { 0 };
+
       port = dns_test_free_port ();
       port_s = g_strdup_printf ("%u", port);
       const char *argv[]
           = { "/usr/bin/python3", "-c", doh11_server, port_s, cert, key, up_s, NULL };
-      g_spawn_async_with_pipes (NULL, (char **)argv, NULL, G_SPAWN_DEFAULT,
-                                dns_test_die_with_parent, NULL, &pid, NULL, &out_fd, NULL, &error);
+      g_spawn_async_with_pipes (NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                dns_test_die_with_parent, NULL, &pid, NULL, &out_fd, &err_fd,
+                                &error);
       g_assert_no_error (error);
-      if (read (out_fd, ready, 5) == 5)
-        break;
+      do
+        n = read (out_fd, ready, 5);
+      while (n < 0 && errno == EINTR);
+      if (n == 5)
+        break; /* err_fd stays open: the server may still write to its stderr */
       close (out_fd);
       out_fd = -1;
       kill (pid, SIGKILL);
-      waitpid (pid, NULL, 0);
+      waitpid (pid, &status, 0);
       g_spawn_close_pid (pid);
+      n = read (err_fd, said, sizeof said - 1);
+      close (err_fd);
+      g_test_message ("HTTP/1.1 DoH server on port %u did not come up (read %zd, %s %d): %s", port,
+                      n, WIFSIGNALED (status) ? "signal" : "exit",
+                      WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status),
+                      n > 0 ? said : "(nothing on stderr)");
+      memset (ready, 0, sizeof ready);
+      g_usleep (200 * 1000);
     }
   g_assert_cmpint (out_fd, >=, 0);
   g_assert_cmpstr (ready, ==, "ready");
@@ -365,7 +386,9 @@ test_doh_http11 (void)
 
   kill (pid, SIGTERM);
   waitpid (pid, NULL, 0);
+  g_spawn_close_pid (pid);
   close (out_fd);
+  close (err_fd);
 }
 
 static void
