@@ -734,6 +734,28 @@ class GermanPagesTest(AppCase):
         self.ok('size 1100 720')
         time.sleep(0.5)
 
+    def test_german_pages_narrow(self):
+        """In a narrow window (360 px asked, whole pages tall) no German label holds a page
+        wider than 480 px (the English pages' bound)."""
+        self.assertEqual(self.curl('/bytes/10').returncode, 0)
+        self.wait(self.curl_rows, 'the curl connection in Monitor')
+        pages = (('monitor', None), ('apps', "action win.open-profile 'curl'"), ('settings', None),
+                 ('history', None), ('bandwidth', None))
+        try:
+            for page, how in pages:
+                self.ok(how or f"action win.show-page '{page}'")
+                self.wait(lambda d: d['page'] == page, f'page {page}')
+                self.ok('size 360 2600')
+                time.sleep(1)
+                path = os.path.join(SHOTS, f'de-{page}-narrow-light.png')
+                self.ok(f'screenshot {path}')
+                with open(path, 'rb') as f:
+                    width = int.from_bytes(f.read(24)[16:20], 'big')
+                self.assertLessEqual(width, 480, f'German {page} keeps the window wide: {path}')
+        finally:
+            self.ok('size 1100 720')
+            time.sleep(0.5)
+
     def test_german_pages(self):
         self.page('monitor')
         self.wait(lambda d: d['monitor']['subscribed'], 'the connection subscription')
