@@ -234,6 +234,74 @@ test_bandwidth_series (void)
   g_assert_cmpuint (g_variant_n_children (series), ==, 0);
 }
 
+/* A row tells what happened to the connection: one let through and later cut by a new rule
+ * stays allowed (it did talk) and keeps both reasons; one that waited for a prompt and was
+ * allowed says so; updates of its byte counts add nothing to the reason. */
+static void
+test_verdict_history (void)
+{
+  g_autofree char *path = tmp_db ();
+  g_autoptr (PcHistory) h = pc_history_new (path, NULL, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) rows = NULL;
+  PcHistoryQuery q = PC_HISTORY_QUERY_INIT;
+  GArray *batch = batch_new ();
+  gint64 now = g_get_real_time ();
+  PcConnection *cut = conn (1, "curl", "10.77.0.1", 80, "", TRUE, now);
+  PcConnection *asked = conn (2, "wget", "10.77.0.1", 80, "", FALSE, now);
+  PcConnection *u;
+  GVariantIter iter;
+  GVariant *row;
+  guint seen = 0;
+
+  g_free (asked->reason);
+  asked->reason = g_strdup ("default action: prompt (waiting for an answer)");
+  batch_add (batch, PC_CONNECTION_ADDED, pc_connection_ref (cut));
+  batch_add (batch, PC_CONNECTION_ADDED, pc_connection_ref (asked));
+  u = pc_connection_copy (cut);
+  u->allowed = FALSE;
+  g_free (u->reason);
+  u->reason = g_strdup ("profile 'curl' endpoints rule 1 '- 10.77.0.1'");
+  batch_add (batch, PC_CONNECTION_CHANGED, u);
+  u = pc_connection_copy (u);
+  u->bytes_in = 500;
+  batch_add (batch, PC_CONNECTION_CHANGED, u);
+  u = pc_connection_copy (asked);
+  u->allowed = TRUE;
+  g_free (u->reason);
+  u->reason = g_strdup ("answer: allow");
+  batch_add (batch, PC_CONNECTION_ENDED, u);
+  pc_history_record (h, batch);
+  batch_free (batch);
+  pc_connection_unref (cut);
+  pc_connection_unref (asked);
+  pc_history_flush (h);
+
+  rows = pc_history_search (h, &q, &error);
+  g_assert_no_error (error);
+  g_variant_iter_init (&iter, rows);
+  while ((row = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      g_autoptr (GVariantDict) d = g_variant_dict_new (row);
+      const char *app = NULL, *reason = NULL;
+      gboolean allowed = FALSE;
+
+      g_assert_true (g_variant_dict_lookup (d, "app", "&s", &app));
+      g_assert_true (g_variant_dict_lookup (d, "reason", "&s", &reason));
+      g_assert_true (g_variant_dict_lookup (d, "allowed", "b", &allowed));
+      g_assert_true (allowed);
+      if (g_str_has_suffix (app, "curl"))
+        g_assert_cmpstr (reason, ==,
+                         "default action: allow → profile 'curl' endpoints rule 1 '- 10.77.0.1'");
+      else
+        g_assert_cmpstr (reason, ==,
+                         "default action: prompt (waiting for an answer) → answer: allow");
+      seen++;
+      g_variant_unref (row);
+    }
+  g_assert_cmpuint (seen, ==, 2);
+}
+
 static void
 test_retention_and_delete (void)
 {
@@ -376,6 +444,7 @@ main (int argc, char **argv)
   g_test_add_func ("/history/burst", test_burst_is_not_lost);
   g_test_add_func ("/history/search", test_search_filters);
   g_test_add_func ("/history/bandwidth", test_bandwidth_series);
+  g_test_add_func ("/history/verdicts", test_verdict_history);
   g_test_add_func ("/history/retention-delete-export", test_retention_and_delete);
   g_test_add_func ("/history/corrupt", test_corrupt_database_is_kept_aside);
   g_test_add_func ("/history/kill-9", test_kill_during_burst_loses_nothing_acknowledged);

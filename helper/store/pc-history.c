@@ -14,6 +14,11 @@
 
 #include "pc-error.h"
 
+/* SQL for a row's reason after an update with reason ?2: appended unless it is the latest. */
+#define PC_REASON_CHAIN                                                                            \
+  "CASE WHEN ?2 IS NULL OR ?2 = '' OR reason IS NULL OR substr(reason, -length(?2)) = ?2"          \
+  " THEN coalesce(reason, ?2) ELSE reason || ' → ' || ?2 END"
+
 /* Rows a backlog may hold before new ones are counted as dropped: far more than a minute of
  * a connection storm, far less than the memory of a desktop. */
 #define PC_HISTORY_MAX_BACKLOG 1000000
@@ -453,13 +458,16 @@ pc_history_new (const char *path, char **problem, GError **error)
                 " local, lport, remote, rport, domain, country, allowed, reason, started,"
                 " bytes_in, bytes_out) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 &self->insert, error)
+      /* A connection's row keeps what happened to it: allowed if it was ever let through
+       * (a live connection cut by a later rule did talk), and every verdict it got, in
+       * order ("first reason → later reason"), not just the last one. */
       || !prepare (self->wdb,
-                   "UPDATE connections SET allowed = ?1, reason = ?2, bytes_in = ?3,"
-                   " bytes_out = ?4 WHERE id = ?6",
+                   "UPDATE connections SET allowed = MAX(allowed, ?1), reason = " PC_REASON_CHAIN
+                   ", bytes_in = ?3, bytes_out = ?4 WHERE id = ?6",
                    &self->update, error)
       || !prepare (self->wdb,
-                   "UPDATE connections SET allowed = ?1, reason = ?2, bytes_in = ?3,"
-                   " bytes_out = ?4, ended = ?5 WHERE id = ?6",
+                   "UPDATE connections SET allowed = MAX(allowed, ?1), reason = " PC_REASON_CHAIN
+                   ", bytes_in = ?3, bytes_out = ?4, ended = ?5 WHERE id = ?6",
                    &self->end, error)
       || !prepare (self->wdb,
                    "INSERT INTO bandwidth (t, app, bytes_in, bytes_out) VALUES (?,?,?,?)"
