@@ -120,6 +120,7 @@ pc_fill_owner (struct pc_bpf_owner *o, int task_info)
       o->task_info = 1;
       o->start_ns = BPF_CORE_READ (task, group_leader, start_boottime);
       o->ppid = BPF_CORE_READ (parent, tgid);
+      o->parent_start_ns = BPF_CORE_READ (parent, group_leader, start_boottime);
       o->exec_id = BPF_CORE_READ (task, self_exec_id);
       o->parent_exec_id = BPF_CORE_READ (task, parent_exec_id);
       if (pc_runs_parent_image (task, parent))

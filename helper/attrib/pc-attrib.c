@@ -20,11 +20,9 @@
 /* Process cache: bounded, because every entry may hold a pidfd. Dead processes stay a while so
  * that flows of a process that just exited are still shown with its name. Entries sit on a list
  * in order of use (head = most recent), so that evicting the least recently used one is O(1);
- * expired dead entries are swept a few at a time from the tail on every insert, and fully by
- * pc_attrib_maintain (). */
+ * expired dead entries are swept by pc_attrib_maintain (). */
 #define PC_PROCESS_CACHE_MAX 512
 #define PC_PROCESS_DEAD_TTL_USEC (60 * G_USEC_PER_SEC)
-#define PC_PROCESS_SWEEP_PER_INSERT 4
 
 typedef struct _PcProcessEntry PcProcessEntry;
 struct _PcProcessEntry
@@ -32,7 +30,7 @@ struct _PcProcessEntry
   PcProcessEntry *prev; /* towards the head (more recently used) */
   PcProcessEntry *next; /* towards the tail (less recently used) */
   PcProcess *proc;
-  int pidfd;         /* -1 if pidfd_open failed; then validate by start time */
+  int pidfd;         /* -1: none (forked record, or pidfd_open failed): validate by start time */
   gint64 last_used;  /* monotonic usec */
   gint64 dead_since; /* monotonic usec, 0 while alive */
   gboolean exec_known;
@@ -173,6 +171,17 @@ pc_attrib_get_degraded_reason (PcAttrib *self)
   return self->degraded_reason;
 }
 
+/* ns since boot -> clock ticks, as /proc/PID/stat counts a start time */
+static guint64
+pc_ns_to_ticks (guint64 ns)
+{
+  static long hz;
+
+  if (hz <= 0)
+    hz = sysconf (_SC_CLK_TCK);
+  return ns / (G_GUINT64_CONSTANT (1000000000) / (guint64)hz);
+}
+
 static void
 pc_owner_from_bpf (PcSocketOwner *out, const struct pc_bpf_owner *o)
 {
@@ -187,7 +196,8 @@ pc_owner_from_bpf (PcSocketOwner *out, const struct pc_bpf_owner *o)
       out->exec_id = o->exec_id;
       out->parent_exec_id = o->parent_exec_id;
       out->parent_image = (o->flags & PC_BPF_OWNER_PARENT_IMAGE) != 0;
-      out->start_time = o->start_ns / (G_GUINT64_CONSTANT (1000000000) / sysconf (_SC_CLK_TCK));
+      out->start_time = pc_ns_to_ticks (o->start_ns);
+      out->parent_start_time = pc_ns_to_ticks (o->parent_start_ns);
       out->cgroup_id = o->cgroup_id;
     }
 }
@@ -334,7 +344,13 @@ pc_process_entry_alive (PcProcessEntry *e)
 static gboolean
 pc_attrib_check_entry (PcAttrib *self, PcProcessEntry *e, gint64 now)
 {
-  if (e->dead_since == 0 && !pc_process_entry_alive (e))
+  /* Without a pidfd only a pid that is gone counts as dead here (a reused pid is caught by
+   * the start time when the entry is next looked up): reading /proc for every entry of the
+   * cache a few times a second would cost more than it saves. */
+  gboolean alive
+      = e->pidfd >= 0 ? pc_process_entry_alive (e) : kill (e->proc->pid, 0) == 0 || errno != ESRCH;
+
+  if (e->dead_since == 0 && !alive)
     e->dead_since = now;
   if (e->dead_since != 0 && now - e->dead_since > PC_PROCESS_DEAD_TTL_USEC)
     {
@@ -365,15 +381,9 @@ pc_attrib_insert (PcAttrib *self, PcProcess *proc, int pidfd, gint64 now)
   PcProcessEntry *e;
   PcProcessEntry *old;
 
-  /* A few of the least recently used entries: expired dead ones go. Then, if still full, the
-   * least recently used one makes room. */
-  e = self->lru_tail;
-  for (guint i = 0; e != NULL && i < PC_PROCESS_SWEEP_PER_INSERT; i++)
-    {
-      PcProcessEntry *prev = e->prev;
-      pc_attrib_check_entry (self, e, now);
-      e = prev;
-    }
+  /* When full, the least recently used entry makes room; expired dead ones are dropped by
+   * pc_attrib_maintain (), not here: that takes a system call per entry looked at, and this is
+   * on the packet path of every new process. */
   old = g_hash_table_lookup (self->processes, GINT_TO_POINTER (proc->pid));
   if (old != NULL)
     pc_attrib_drop_entry (self, old);
@@ -514,6 +524,20 @@ pc_attrib_get_process_at_exec (PcAttrib *self, pid_t pid, guint64 exec_id, gint6
   return proc;
 }
 
+/* The cached record of pid if the BPF hooks just saw that very process (same start time, so
+ * not a reused pid) at the exec count the record was made at: current without asking its
+ * pidfd. */
+static PcProcessEntry *
+pc_attrib_lookup_seen (PcAttrib *self, pid_t pid, guint64 exec_id, guint64 start_time)
+{
+  PcProcessEntry *e = g_hash_table_lookup (self->processes, GINT_TO_POINTER (pid));
+
+  if (e != NULL && e->dead_since == 0 && e->exec_known && e->exec_id == exec_id && start_time != 0
+      && e->proc->start_time == start_time)
+    return e;
+  return NULL;
+}
+
 PcProcess *
 pc_attrib_get_owner_process (PcAttrib *self, const PcSocketOwner *owner)
 {
@@ -521,17 +545,13 @@ pc_attrib_get_owner_process (PcAttrib *self, const PcSocketOwner *owner)
   PcProcess *child;
   PcProcessEntry *e;
   gint64 now;
-  int pidfd;
 
   if (!owner->task_info || owner->pid <= 0)
     return pc_attrib_get_process (self, owner->pid);
   now = g_get_monotonic_time ();
 
-  /* The hooks saw this very process moments ago (same start time, so not a reused pid) at the
-   * exec count the record was made at: it is current, no need to ask its pidfd. */
-  e = g_hash_table_lookup (self->processes, GINT_TO_POINTER (owner->pid));
-  if (e != NULL && e->dead_since == 0 && e->exec_known && e->exec_id == owner->exec_id
-      && owner->start_time != 0 && e->proc->start_time == owner->start_time)
+  e = pc_attrib_lookup_seen (self, owner->pid, owner->exec_id, owner->start_time);
+  if (e != NULL)
     {
       pc_lru_touch (self, e, now);
       return pc_process_ref (e->proc);
@@ -544,14 +564,22 @@ pc_attrib_get_owner_process (PcAttrib *self, const PcSocketOwner *owner)
   /* A process met for the first time that runs its parent's image: the parent's record, made
    * (or checked) at the parent's present exec count, is its identity. The parent is read once
    * for all its children. */
-  parent = pc_attrib_get_process_at_exec (self, owner->ppid, owner->parent_exec_id, now);
+  e = pc_attrib_lookup_seen (self, owner->ppid, owner->parent_exec_id, owner->parent_start_time);
+  if (e != NULL)
+    {
+      pc_lru_touch (self, e, now);
+      parent = pc_process_ref (e->proc);
+    }
+  else
+    parent = pc_attrib_get_process_at_exec (self, owner->ppid, owner->parent_exec_id, now);
   if (parent == NULL || (owner->cgroup_id != 0 && parent->cgroup_id != owner->cgroup_id))
     return pc_attrib_get_process_at_exec (self, owner->pid, owner->exec_id, now);
 
-  pidfd = pc_pidfd_open (owner->pid);
+  /* No pidfd: opening one costs more than everything else here on a new process, and the
+   * start time from the hooks tells this process from a later one with the same pid. */
   child = pc_process_new_forked (parent, owner->pid, owner->uid,
                                  owner->tid == owner->pid ? owner->comm : NULL, owner->start_time);
-  e = pc_attrib_insert (self, child, pidfd, now);
+  e = pc_attrib_insert (self, child, -1, now);
   e->exec_known = TRUE;
   e->exec_id = owner->exec_id;
   return child;

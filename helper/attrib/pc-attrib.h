@@ -35,6 +35,7 @@ typedef struct
   guint64 parent_exec_id; /* the parent's exec count when it forked the owner */
   gboolean parent_image;  /* the owner runs its parent's image (see PC_BPF_OWNER_PARENT_IMAGE) */
   guint64 start_time;     /* like field 22 of /proc/PID/stat (clock ticks since boot) */
+  guint64 parent_start_time;
   guint64 cgroup_id;
 } PcSocketOwner;
 
@@ -62,9 +63,9 @@ PcProcess *pc_attrib_get_process (PcAttrib *self, pid_t pid);
 PcProcess *pc_attrib_get_owner_process (PcAttrib *self, const PcSocketOwner *owner);
 
 /* Housekeeping of the process cache (drops processes that exited more than a minute ago and
- * releases their pidfds). Optional: the cache stays bounded and correct without it, since a few
- * entries are checked on every insert. Cheap enough to call every few hundred milliseconds from
- * the packet thread; call it from that thread only. */
+ * releases their pidfds). The cache stays bounded and correct without it (least recently used
+ * entries make room), but dead processes then keep their pidfds until evicted. Cheap enough to
+ * call every few hundred milliseconds from the packet thread; call it from that thread only. */
 void pc_attrib_maintain (PcAttrib *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PcAttrib, pc_attrib_free)

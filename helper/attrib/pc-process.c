@@ -48,6 +48,13 @@ static void
 pc_process_free (PcProcess *self)
 {
   g_free (self->comm);
+  if (self->image != NULL)
+    {
+      /* the rest is the parent's */
+      pc_process_unref (self->image);
+      g_free (self);
+      return;
+    }
   g_free (self->exe);
   g_strfreev (self->argv);
   g_free (self->cmdline);
@@ -613,6 +620,7 @@ pc_process_new_forked (
     const PcProcess *parent, pid_t pid, uid_t uid, const char *comm, guint64 start_time)
 {
   PcProcess *self = g_new0 (PcProcess, 1);
+  const PcProcess *image = parent->image != NULL ? parent->image : parent;
 
   self->ref_count = 1;
   self->pid = pid;
@@ -622,17 +630,17 @@ pc_process_new_forked (
   self->arg_start = parent->arg_start;
   self->cgroup_id = parent->cgroup_id;
   self->comm = g_strdup (comm != NULL && comm[0] != '\0' ? comm : parent->comm);
-  self->exe = g_strdup (parent->exe);
-  self->argv = g_strdupv (parent->argv);
-  self->cmdline = g_strdup (parent->cmdline);
-  self->kind = parent->kind;
-  self->app_id = g_strdup (parent->app_id);
-  self->interpreter = g_strdup (parent->interpreter);
-  self->cgroup = g_strdup (parent->cgroup);
-  self->systemd_unit = g_strdup (parent->systemd_unit);
-  if (parent->environ != NULL)
-    self->environ = g_memdup2 (parent->environ, parent->environ_len + 1);
-  self->environ_len = parent->environ_len;
+  self->image = pc_process_ref ((PcProcess *)image);
+  self->exe = image->exe;
+  self->argv = image->argv;
+  self->cmdline = image->cmdline;
+  self->kind = image->kind;
+  self->app_id = image->app_id;
+  self->interpreter = image->interpreter;
+  self->cgroup = image->cgroup;
+  self->systemd_unit = image->systemd_unit;
+  self->environ = image->environ;
+  self->environ_len = image->environ_len;
   return self;
 }
 

@@ -16,7 +16,7 @@ typedef enum
   PC_APP_KIND_SCRIPT,   /* identity = script path; interpreter holds the interpreter's exe */
 } PcAppKind;
 
-typedef struct
+typedef struct _PcProcess
 {
   gint ref_count;
   pid_t pid;
@@ -36,6 +36,9 @@ typedef struct
   char *systemd_unit; /* unit named by the cgroup (foo.service / app-....scope), or NULL */
   char *environ;      /* NUL-separated environment block (first 64 KiB), or NULL if unreadable */
   gsize environ_len;
+  /* For a record made by pc_process_new_forked: the parent's record, whose exe, argv, cmdline,
+   * app_id, interpreter, cgroup, systemd_unit and environ this one shares (not a copy). */
+  struct _PcProcess *image;
 } PcProcess;
 
 /* Reads /proc/PID. Fails with G_IO_ERROR_NOT_FOUND when the process is gone. */
@@ -44,7 +47,8 @@ PcProcess *pc_process_read (pid_t pid, GError **error);
  * /proc files. The caller checks afterwards that the pidfd's process is still alive. */
 PcProcess *pc_process_read_with_pidfd (pid_t pid, int pidfd, GError **error);
 /* The record of a process that runs its parent's image (forked, no exec since): the parent's,
- * with the child's own pid, uid, name and start time. */
+ * with the child's own pid, uid, name and start time. It shares the parent's strings (and holds
+ * a reference to it) rather than copying them: this is on the packet path. */
 PcProcess *pc_process_new_forked (
     const PcProcess *parent, pid_t pid, uid_t uid, const char *comm, guint64 start_time);
 /* What a pidfd tells without rendering /proc: the parent, the real uid and the cgroup v2 id.

@@ -25,14 +25,15 @@ struct pc_bpf_owner
   __u32 uid;
   __u32 flags;
   char comm[16];
-  __u64 cookie;         /* the socket's cookie (flow maps: which socket the flow belongs to) */
-  __u64 stamp;          /* CLOCK_MONOTONIC ns when recorded (bpf_ktime_get_ns) */
-  __u64 start_ns;       /* start of the thread group, ns since boot (0: unknown) */
-  __u64 cgroup_id;      /* cgroup v2 id of the task */
-  __u64 exec_id;        /* the task's exec count (self_exec_id), to tell an exec'd pid */
-  __u64 parent_exec_id; /* the parent's exec count when it forked the task */
-  __u32 ppid;           /* thread-group id of the parent (0: unknown) */
-  __u32 task_info;      /* 1 when start_ns, ppid and the exec counts are filled in */
+  __u64 cookie;          /* the socket's cookie (flow maps: which socket the flow belongs to) */
+  __u64 stamp;           /* CLOCK_MONOTONIC ns when recorded (bpf_ktime_get_ns) */
+  __u64 start_ns;        /* start of the thread group, ns since boot (0: unknown) */
+  __u64 cgroup_id;       /* cgroup v2 id of the task */
+  __u64 exec_id;         /* the task's exec count (self_exec_id), to tell an exec'd pid */
+  __u64 parent_exec_id;  /* the parent's exec count when it forked the task */
+  __u64 parent_start_ns; /* start of the parent's thread group, ns since boot */
+  __u32 ppid;            /* thread-group id of the parent (0: unknown) */
+  __u32 task_info;       /* 1 when start_ns, ppid and the exec counts are filled in */
 };
 
 /* Key of the flow map (unconnected UDP from the sendmsg hooks, outbound TCP from sockops). Explicit padding: BPF hashes every byte of the key. */
