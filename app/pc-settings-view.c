@@ -81,6 +81,9 @@ static const SettingInfo infos[] = {
     FALSE },
   { "prompt-default", "prompt", N_ ("Unanswered Prompts"), NULL, KIND_ENUM, verdicts,
     verdict_labels, FALSE },
+  { "prompt-inbound", "prompt", N_ ("Ask About Incoming Connections"),
+    N_ ("When a program that listens is contacted and the action is to ask"), KIND_BOOL, NULL, NULL,
+    FALSE },
   /* the resolver's keys are global: a profile's override of them is not used (settings.conf) */
   { "dns-resolver", "dns", N_ ("Local DNS Resolver"),
     N_ ("Answers the computer's DNS questions and judges them for each app"), KIND_BOOL, NULL, NULL,

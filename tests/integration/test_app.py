@@ -394,6 +394,7 @@ class AppTests(AppCase):
         da = d['settings']['settings']['default-action']
         self.assertTrue(da[0].startswith('Allow'), da)
         self.assertEqual(da[1], 'admin')
+        self.assertEqual(d['settings']['settings']['prompt-inbound'][1], 'default')
         self.shoot('settings')
 
     def publish_lists(self, serial, n_domains):
