@@ -87,6 +87,7 @@ struct _PcEngine
   gpointer unknown_data;
   GHashTable *flows;      /* PcFlowKey* -> PcFlow* (key points into the flow) */
   GPtrArray *unpublished; /* PcFlow*, owned by flows: decided in this batch, no record yet */
+  GPtrArray *flow_pool;   /* zeroed PcFlow*, ready for new flows (see flow_new) */
 
   PcEngineStats counters; /* packet thread only */
   GMutex stats_lock;
@@ -117,6 +118,41 @@ flow_free (PcFlow *flow)
   g_clear_pointer (&flow->process, pc_process_unref);
   g_clear_pointer (&flow->conn, pc_connection_unref);
   g_free (flow);
+}
+
+/* New flows come from a pool that is refilled after each batch, once its verdicts are out: a
+ * fresh allocation on the packet path costs more than everything else done for a TCP flow of a
+ * known program (heap growth, first touch of the memory). */
+#define PC_FLOW_POOL_READY 32
+#define PC_FLOW_POOL_MAX 1024
+
+static PcFlow *
+flow_new (PcEngine *self)
+{
+  if (self->flow_pool->len > 0)
+    return g_ptr_array_steal_index_fast (self->flow_pool, self->flow_pool->len - 1);
+  return g_new0 (PcFlow, 1);
+}
+
+static void
+flow_recycle (PcEngine *self, PcFlow *flow)
+{
+  g_clear_pointer (&flow->process, pc_process_unref);
+  g_clear_pointer (&flow->conn, pc_connection_unref);
+  if (self->flow_pool->len >= PC_FLOW_POOL_MAX)
+    {
+      g_free (flow);
+      return;
+    }
+  memset (flow, 0, sizeof *flow);
+  g_ptr_array_add (self->flow_pool, flow);
+}
+
+static void
+flow_pool_fill (PcEngine *self)
+{
+  while (self->flow_pool->len < PC_FLOW_POOL_READY)
+    g_ptr_array_add (self->flow_pool, g_new0 (PcFlow, 1));
 }
 
 typedef struct
@@ -288,6 +324,7 @@ pc_engine_new (const PcEngineConfig *config, PcPolicySnapshot *snapshot, GError 
   self->flows = g_hash_table_new_full (pc_flow_key_hash, pc_flow_key_equal, NULL,
                                        (GDestroyNotify)flow_free);
   self->unpublished = g_ptr_array_new ();
+  self->flow_pool = g_ptr_array_new_with_free_func (g_free);
   g_mutex_init (&self->stats_lock);
   g_mutex_init (&self->conn_lock);
   self->live = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
@@ -926,7 +963,7 @@ on_packet (const PcNfqPacket *p, gpointer user_data)
       return;
     }
 
-  flow = g_new0 (PcFlow, 1);
+  flow = flow_new (self);
   flow->key = key;
   flow->syn_seq = syn ? info.tcp_seq : 0;
   flow->started = g_get_real_time ();
@@ -973,6 +1010,7 @@ publish_batch (gpointer user_data)
       publish_decided (self, flow);
     }
   g_ptr_array_set_size (self->unpublished, 0);
+  flow_pool_fill (self);
 }
 
 static void
@@ -1036,7 +1074,8 @@ end_flow (PcEngine *self, const PcFlowKey *key, guint64 orig_bytes, guint64 repl
                  text, (int)flow->pid, ended->bytes_in, ended->bytes_out);
     }
   publish_connection (self, PC_CONNECTION_ENDED, ended);
-  g_hash_table_remove (self->flows, key);
+  g_hash_table_steal (self->flows, key);
+  flow_recycle (self, flow);
 }
 
 static void
@@ -1387,6 +1426,7 @@ pc_engine_free (PcEngine *self)
   g_clear_pointer (&self->geo, pc_geo_unref);
   g_clear_pointer (&self->resolver_listeners, g_array_unref);
   g_clear_pointer (&self->unpublished, g_ptr_array_unref);
+  g_clear_pointer (&self->flow_pool, g_ptr_array_unref);
   g_clear_pointer (&self->flows, g_hash_table_unref);
   g_clear_pointer (&self->snapshot, pc_policy_snapshot_unref);
   g_clear_pointer (&self->asked, g_hash_table_unref);
