@@ -170,6 +170,26 @@ notification_closed_cb (NotifyNotification *notification, gpointer user_data)
   g_clear_object (&p->notification);
 }
 
+/* Translators: a notification's title; %s is an app's name */
+#define PC_NOTIFICATION_SUMMARY N_ ("Connection request from %s")
+
+/* A notification shown under the program's name gets its profile's once the helper made it:
+ * shown again, it replaces itself on the notification server. */
+static void
+update_notification (Prompt *p)
+{
+  g_autoptr (GVariant) c = g_variant_lookup_value (p->prompt, "connection", NULL);
+  g_autofree char *body = pc_prompt_describe (p->app_name, c);
+  g_autofree char *summary = g_strdup_printf (_ (PC_NOTIFICATION_SUMMARY), p->app_name);
+  g_autoptr (GError) error = NULL;
+
+  notify_notification_update (p->notification, summary, body,
+                              p->icon_name != NULL && *p->icon_name ? p->icon_name
+                                                                    : "org.portcullis.Portcullis");
+  if (!notify_notification_show (p->notification, &error))
+    g_message ("cannot rename the notification of prompt %s: %s", p->id, error->message);
+}
+
 static void
 show_notification (PcPromptManager *self, Prompt *p, const char *icon_name)
 {
@@ -184,8 +204,7 @@ show_notification (PcPromptManager *self, Prompt *p, const char *icon_name)
   if (!self->notify_ready)
     return;
   g_variant_lookup (p->prompt, "expires", "x", &expires);
-  /* Translators: a notification's title; %s is an app's name */
-  summary = g_strdup_printf (_ ("Connection request from %s"), p->app_name);
+  summary = g_strdup_printf (_ (PC_NOTIFICATION_SUMMARY), p->app_name);
   p->notification = notify_notification_new (
       summary, body, icon_name != NULL && *icon_name ? icon_name : "org.portcullis.Portcullis");
   notify_notification_set_app_name (p->notification, _ ("Portcullis"));
@@ -356,6 +375,8 @@ profile_cb (GObject *source, GAsyncResult *res, gpointer user_data)
       g_free (p->icon_name);
       p->icon_name = g_strdup (icon);
       pc_prompt_window_set_app (p->window, name, icon);
+      if (p->notification != NULL)
+        update_notification (p);
     }
 }
 

@@ -275,6 +275,14 @@ class PromptUiTests(unittest.TestCase):
         self.holders = getattr(self, 'holders', []) + [proc]
         return proc
 
+    def hold_as(self, script, port):
+        """Like hold, from a copy of the client tool at another path: a program without a
+        profile yet."""
+        proc = self.sb.client([PYTHON, script, 'tcp', P4, str(port), '--timeout', '30'],
+                              stdout=subprocess.PIPE, text=True)
+        self.holders = getattr(self, 'holders', []) + [proc]
+        return proc
+
     def held_result(self, proc):
         out, _ = proc.communicate(timeout=30)
         return json.loads(out.splitlines()[-1])
@@ -550,6 +558,26 @@ class PromptUiTests(unittest.TestCase):
         self.assertIn('Allow', read(self.dmenu + '.log'))
         # the popup and the notification are gone
         self.wait(lambda: not self.shown(pid), 'the popup to close')
+        self.wait(lambda: self.displayed() == 0, 'the notification to close')
+
+    def test_notification_takes_the_new_profiles_name(self):
+        # a program never seen: prompted under its program name at first, then its profile's
+        script = os.path.join(self.tmp, 'fresh-client.py')
+        shutil.copy2(CLIENT_TOOL, script)
+        os.chmod(script, 0o755)
+        holder = self.hold_as(script, 83)
+        pid = self.popup_for(83)['id']
+        self.wait(lambda: self.shown(pid)[0]['title'] == 'fresh-client.py — Connection Request',
+                  "the profile's name in the popup's title")
+        self.wait(lambda: self.shown(pid)[0]['notified'], 'the notification')
+        log = self.logger + '.log'
+        self.wait(lambda: any(l.split('\t')[1:3] == [
+                      'Connection request from fresh-client.py',
+                      f'fresh-client.py wants to connect to {P4} on 83/TCP']
+                      for l in read(log).splitlines() if l.count('\t') >= 4),
+                  "the notification under the profile's name")
+        self.ok(f'prompt-click {pid} block')
+        self.assertFalse(self.held_result(holder)['ok'])
         self.wait(lambda: self.displayed() == 0, 'the notification to close')
 
     def test_unauthorized_user_cannot_answer(self):
