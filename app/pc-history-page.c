@@ -23,6 +23,7 @@ struct _PcHistoryPage
   GtkDropDown *verdict;
   GtkDropDown *app_filter;
   GtkDropDown *direction;
+  GtkDropDown *protocol;
   GtkDropDown *period;
   GtkStringList *app_ids; /* the app filter's choices after "All Apps": history's app names */
   GtkLabel *counts;
@@ -89,6 +90,9 @@ chosen_since (PcHistoryPage *self)
   return g_get_real_time () - periods[selected] * G_USEC_PER_SEC;
 }
 
+/* what SearchHistory calls the choices of the protocol drop-down ("" = any) */
+static const char *const protocol_ids[] = { "", "tcp", "udp", "icmp", NULL };
+
 static GVariant *
 query (PcHistoryPage *self, gboolean with_limit)
 {
@@ -96,6 +100,7 @@ query (PcHistoryPage *self, gboolean with_limit)
   const char *text = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
   guint verdict = gtk_drop_down_get_selected (self->verdict);
   guint direction = gtk_drop_down_get_selected (self->direction);
+  guint protocol = gtk_drop_down_get_selected (self->protocol);
   const char *app_id = chosen_app (self);
   gint64 since = chosen_since (self);
 
@@ -108,6 +113,8 @@ query (PcHistoryPage *self, gboolean with_limit)
   if (direction == 1 || direction == 2)
     g_variant_builder_add (&b, "{sv}", "direction",
                            g_variant_new_string (direction == 1 ? "out" : "in"));
+  if (protocol > 0 && protocol < G_N_ELEMENTS (protocol_ids))
+    g_variant_builder_add (&b, "{sv}", "protocol", g_variant_new_string (protocol_ids[protocol]));
   if (app_id[0] != '\0')
     g_variant_builder_add (&b, "{sv}", "app", g_variant_new_string (app_id));
   if (since != 0)
@@ -579,6 +586,8 @@ pc_history_page_init (PcHistoryPage *self)
   GtkWidget *scrolled = gtk_scrolled_window_new ();
   const char *verdicts[] = { _ ("All Verdicts"), _ ("Allowed"), _ ("Blocked"), NULL };
   const char *directions[] = { _ ("Both Directions"), _ ("Outgoing"), _ ("Incoming"), NULL };
+  /* Translators: the protocol filter of the history; TCP, UDP and ICMP are protocol names */
+  const char *protocols[] = { _ ("All Protocols"), _ ("TCP"), _ ("UDP"), _ ("ICMP"), NULL };
   const char *times[] = { _ ("Any Time"),    _ ("Last Hour"),    _ ("Last 24 Hours"),
                           _ ("Last 7 Days"), _ ("Last 30 Days"), NULL };
   const char *all_apps[] = { _ ("All Apps"), NULL };
@@ -615,6 +624,11 @@ pc_history_page_init (PcHistoryPage *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->direction), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _ ("Direction"), -1);
   g_signal_connect (self->direction, "notify::selected", G_CALLBACK (filter_changed_cb), self);
+  G_STATIC_ASSERT (G_N_ELEMENTS (protocols) == G_N_ELEMENTS (protocol_ids));
+  self->protocol = GTK_DROP_DOWN (gtk_drop_down_new_from_strings (protocols));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->protocol), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _ ("Protocol"), -1);
+  g_signal_connect (self->protocol, "notify::selected", G_CALLBACK (filter_changed_cb), self);
   self->period = GTK_DROP_DOWN (gtk_drop_down_new_from_strings (times));
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->period), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _ ("Time"), -1);
@@ -632,10 +646,11 @@ pc_history_page_init (PcHistoryPage *self)
   gtk_flow_box_set_selection_mode (GTK_FLOW_BOX (filters), GTK_SELECTION_NONE);
   gtk_flow_box_set_column_spacing (GTK_FLOW_BOX (filters), 6);
   gtk_flow_box_set_row_spacing (GTK_FLOW_BOX (filters), 6);
-  gtk_flow_box_set_max_children_per_line (GTK_FLOW_BOX (filters), 4);
+  gtk_flow_box_set_max_children_per_line (GTK_FLOW_BOX (filters), 5);
   {
-    GtkWidget *dropdowns[] = { GTK_WIDGET (self->app_filter), GTK_WIDGET (self->verdict),
-                               GTK_WIDGET (self->direction), GTK_WIDGET (self->period) };
+    GtkWidget *dropdowns[]
+        = { GTK_WIDGET (self->app_filter), GTK_WIDGET (self->verdict), GTK_WIDGET (self->direction),
+            GTK_WIDGET (self->protocol), GTK_WIDGET (self->period) };
 
     for (guint i = 0; i < G_N_ELEMENTS (dropdowns); i++)
       {
@@ -723,6 +738,8 @@ pc_history_page_set_filter (PcHistoryPage *self, const char *key, const char *va
         dropdown = self->verdict, choices = verdict_choices;
       else if (g_str_equal (key, "direction"))
         dropdown = self->direction, choices = direction_choices;
+      else if (g_str_equal (key, "protocol"))
+        dropdown = self->protocol, choices = protocol_ids;
       else if (g_str_equal (key, "time"))
         dropdown = self->period, choices = period_choices;
       for (guint i = 0; choices != NULL && choices[i] != NULL; i++)

@@ -485,7 +485,7 @@ class AppTests(AppCase):
 
     def test_5c_history_filters_and_delete(self):
         self.page('history')
-        for key in ('app', 'verdict', 'direction', 'time'):
+        for key in ('app', 'verdict', 'direction', 'protocol', 'time'):
             self.ok(f'history-filter {key} ')
         # an allowed connection of curl, and a blocked one (the administrator's rule)
         self.assertEqual(self.curl('/bytes/777').returncode, 0)
@@ -519,6 +519,12 @@ class AppTests(AppCase):
         self.wait(lambda d: d['history']['state'] == 'empty', 'no incoming connections of curl')
         self.ok('history-filter direction out')
         self.wait(lambda d: d['history']['rows'], 'the outgoing ones again')
+        # protocol: curl spoke TCP only
+        self.ok('history-filter protocol udp')
+        self.wait(lambda d: d['history']['state'] == 'empty', 'no UDP connections of curl')
+        self.ok('history-filter protocol tcp')
+        self.wait(lambda d: d['history']['rows'] and all(r['port'].startswith('tcp/')
+                  for r in d['history']['rows']), 'the TCP ones again')
         # time: all of it happened in the last hour
         self.ok('history-filter time hour')
         self.wait(lambda d: d['history']['rows'], 'rows of the last hour')
@@ -541,7 +547,7 @@ class AppTests(AppCase):
         self.assertEqual(json.loads(self.ctl('--json', 'history', '--app', curl_app)), [])
         left = [r for r in json.loads(self.ctl('--json', 'history')) if r['app'] != curl_app]
         self.assertGreaterEqual(len(left), len(other))
-        for key in ('app', 'verdict', 'direction', 'time'):
+        for key in ('app', 'verdict', 'direction', 'protocol', 'time'):
             self.ok(f'history-filter {key} ')
 
     def test_6_bandwidth_graph(self):
