@@ -257,7 +257,17 @@ pc_sock_addr_hook (struct bpf_sock_addr *ctx, int v6)
     }
   pc_fill_owner (&o, 1);
   o.cookie = cookie;
-  bpf_map_update_elem (&pc_owners, &cookie, &o, BPF_ANY);
+  /* A UDP datagram's owner travels with its flow record; the socket's own record needs
+   * writing only when another thread uses the socket now (sock_create made it for this one).
+   * TCP's connect always writes it: sockops copies it into the flow record. */
+  if (!have_flow)
+    bpf_map_update_elem (&pc_owners, &cookie, &o, BPF_ANY);
+  else
+    {
+      struct pc_bpf_owner *cur = bpf_map_lookup_elem (&pc_owners, &cookie);
+      if (cur == NULL || cur->pid != o.pid || cur->tid != o.tid)
+        bpf_map_update_elem (&pc_owners, &cookie, &o, BPF_ANY);
+    }
   if (have_flow)
     {
       bpf_map_update_elem (&pc_udp_flows, &f, &o, BPF_ANY);
