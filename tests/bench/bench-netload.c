@@ -5,7 +5,8 @@
  *   bench-netload serve PORT             TCP: accept and close; UDP: echo; TCP PORT+1: sink
  *   bench-netload tcp HOST PORT N        N sequential connects (new flow each)
  *   bench-netload tcp-fork HOST PORT N   the same, each connect in a new process
- *   bench-netload udp HOST PORT N        N new UDP flows (new socket, one echo each)
+ *   bench-netload udp HOST PORT N [LPORT] N new UDP flows (new socket, one echo each; from
+ *                                        local ports LPORT, LPORT+1, ... if given)
  *   bench-netload bulk HOST PORT MB      send MB MiB over one TCP connection to the sink
  *
  * Client modes print one line: "rate=<per s> p50_us=<> p99_us=<> n=<>" (bulk: "mbit=<>"). */
@@ -134,8 +135,11 @@ run_tcp (const char *host, int port, int n, int fork_each)
   return fails ? 1 : 0;
 }
 
+/* lport_base > 0: the flows come from local ports lport_base, lport_base + 1, ... so that every
+ * one is a new conntrack flow (an ephemeral port the kernel hands out again would meet the
+ * previous socket's entry, which lives on for 30 s, and never reach the queue). */
 static int
-run_udp (const char *host, int port, int n)
+run_udp (const char *host, int port, int n, int lport_base)
 {
   struct sockaddr_storage ss;
   socklen_t len;
@@ -150,7 +154,24 @@ run_udp (const char *host, int port, int n)
     {
       int fd = socket (ss.ss_family, SOCK_DGRAM, 0);
       char buf[16];
-      double s = now_us ();
+      double s;
+
+      if (lport_base > 0)
+        {
+          struct sockaddr_storage local = { .ss_family = ss.ss_family };
+          int one = 1;
+          if (ss.ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)&local)->sin6_port = htons (lport_base + i);
+          else
+            ((struct sockaddr_in *)&local)->sin_port = htons (lport_base + i);
+          setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+          if (bind (fd, (struct sockaddr *)&local, len) < 0)
+            {
+              perror ("bind");
+              return 1;
+            }
+        }
+      s = now_us ();
       setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
       if (sendto (fd, "x", 1, 0, (struct sockaddr *)&ss, len) != 1
           || recv (fd, buf, sizeof buf, 0) != 1)
@@ -287,8 +308,8 @@ main (int argc, char **argv)
     return run_tcp (argv[2], atoi (argv[3]), atoi (argv[4]), 0);
   if (argc == 5 && strcmp (argv[1], "tcp-fork") == 0)
     return run_tcp (argv[2], atoi (argv[3]), atoi (argv[4]), 1);
-  if (argc == 5 && strcmp (argv[1], "udp") == 0)
-    return run_udp (argv[2], atoi (argv[3]), atoi (argv[4]));
+  if ((argc == 5 || argc == 6) && strcmp (argv[1], "udp") == 0)
+    return run_udp (argv[2], atoi (argv[3]), atoi (argv[4]), argc == 6 ? atoi (argv[5]) : 0);
   if (argc == 5 && strcmp (argv[1], "bulk") == 0)
     return run_bulk (argv[2], atoi (argv[3]), atoi (argv[4]));
   fprintf (stderr, "usage: see the comment at the top of bench-netload.c\n");

@@ -54,9 +54,19 @@ def rss_kib(pid):
     return 0
 
 
+UDP_LPORT = 20000
+
+
 def run_mode(sb, kind):
-    res = sb.client_run(['taskset', '-c', '0', NETLOAD, kind, sb.peer_v4, str(PORT), str(WORK[kind])],
-                        timeout=600)
+    extra = []
+    if kind == 'udp':
+        # Every UDP flow a new conntrack flow: the previous run's entries (they live 30 s) are
+        # removed, and the flows come from fresh local ports; otherwise a port handed out again
+        # meets its old entry and its datagram never reaches the queue.
+        sb.client_run(['conntrack', '-D', '-p', 'udp'], timeout=30)
+        extra = [str(UDP_LPORT)]
+    res = sb.client_run(['taskset', '-c', '0', NETLOAD, kind, sb.peer_v4, str(PORT), str(WORK[kind])]
+                        + extra, timeout=600)
     if res.returncode != 0:
         raise RuntimeError(f'{kind}: {res.stderr}')
     return parse(res.stdout.strip())
