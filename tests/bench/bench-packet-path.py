@@ -57,13 +57,18 @@ def rss_kib(pid):
 UDP_LPORT = 20000
 
 
+def flush_udp(sb):
+    """Every UDP flow a new conntrack flow: the previous mode's UDP entries (they live 30 s) are
+    removed before a mode starts - before its helper runs, so that portcullisd is not handed
+    thousands of end-of-flow events of flows that were never its own - and the flows come from
+    fresh local ports; otherwise a port handed out again meets its old entry and the datagram
+    never reaches the queue."""
+    sb.client_run(['conntrack', '-D', '-p', 'udp'], timeout=30)
+
+
 def run_mode(sb, kind):
     extra = []
     if kind == 'udp':
-        # Every UDP flow a new conntrack flow: the previous run's entries (they live 30 s) are
-        # removed, and the flows come from fresh local ports; otherwise a port handed out again
-        # meets its old entry and its datagram never reaches the queue.
-        sb.client_run(['conntrack', '-D', '-p', 'udp'], timeout=30)
         extra = [str(UDP_LPORT)]
     res = sb.client_run(['taskset', '-c', '0', NETLOAD, kind, sb.peer_v4, str(PORT), str(WORK[kind])]
                         + extra, timeout=600)
@@ -111,8 +116,10 @@ def main():
         raw = {}
         queued = 0
         for _ in range(ROUNDS):
+            flush_udp(sb)
             run_round(sb, 'a', raw)
 
+            flush_udp(sb)
             base = subprocess.Popen(sb.ns_argv(sb.client_ns, [NFQ_ACCEPT]),
                                     stderr=subprocess.PIPE, text=True)
             if 'ready' not in base.stderr.readline():
@@ -121,6 +128,7 @@ def main():
             base.terminate()
             base.wait()
 
+            flush_udp(sb)
             sb.start_helper()
             run_round(sb, 'c', raw, pid=sb.helper_pid)
             queued += sb.queue_stats()[0]['queued_total']
