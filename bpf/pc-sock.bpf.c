@@ -154,7 +154,9 @@ SEC ("cgroup/post_bind4")
 int
 pc_post_bind4 (struct bpf_sock *ctx)
 {
-  pc_record_cookie (bpf_get_socket_cookie (ctx), 1);
+  /* without the task reads too: a bound socket that sends or connects is recorded again with
+   * them; a listener's connections are found by sock_diag and read from /proc once */
+  pc_record_cookie (bpf_get_socket_cookie (ctx), 0);
   return 1;
 }
 
@@ -162,7 +164,7 @@ SEC ("cgroup/post_bind6")
 int
 pc_post_bind6 (struct bpf_sock *ctx)
 {
-  pc_record_cookie (bpf_get_socket_cookie (ctx), 1);
+  pc_record_cookie (bpf_get_socket_cookie (ctx), 0);
   return 1;
 }
 

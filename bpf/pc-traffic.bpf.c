@@ -72,7 +72,14 @@ count (struct __sk_buff *skb, int egress)
   v = bpf_map_lookup_elem (&pc_traffic, &key);
   if (v == NULL)
     {
-      bpf_map_update_elem (&pc_traffic, &key, &zero, BPF_NOEXIST);
+      /* a flow's first packet: its entry is made with this packet counted (one map operation
+       * less on the path of every new flow); if another CPU made it meanwhile, add to that */
+      if (egress)
+        zero.bytes_out = payload, zero.packets_out = 1;
+      else
+        zero.bytes_in = payload, zero.packets_in = 1;
+      if (bpf_map_update_elem (&pc_traffic, &key, &zero, BPF_NOEXIST) == 0)
+        return;
       v = bpf_map_lookup_elem (&pc_traffic, &key);
       if (v == NULL)
         return;
