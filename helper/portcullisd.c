@@ -39,7 +39,6 @@ typedef struct
   char **dns_listen_override;
   GMutex dns_lock;
   PcPolicySnapshot *dns_snapshot; /* for the resolver thread, under dns_lock */
-  GHashTable *dns_asked;          /* resolver thread: pid -> start time of reported processes */
   PcIntelUpdater *updater;
   char *config_dir;
   char *state_dir;
@@ -187,48 +186,6 @@ intel_changed_cb (PcDaemon *daemon)
     pc_engine_set_snapshot (daemon->engine, snapshot);
 }
 
-typedef struct
-{
-  PcDaemon *daemon;
-  PcProcess *process;
-} DnsUnknown;
-
-static gboolean
-dns_unknown_cb (gpointer user_data)
-{
-  DnsUnknown *u = user_data;
-  g_autofree char *id = pc_policy_manager_ensure_profile (u->daemon->policy, u->process);
-
-  return G_SOURCE_REMOVE;
-}
-
-static void
-dns_unknown_free (gpointer user_data)
-{
-  DnsUnknown *u = user_data;
-
-  pc_process_unref (u->process);
-  g_free (u);
-}
-
-/* (resolver thread) A process without a profile asked: the main thread makes it, once per
- * process, as the packet path does for connections. */
-static void
-dns_report_unknown (PcDaemon *daemon, PcProcess *process)
-{
-  gpointer key = GINT_TO_POINTER (process->pid);
-  DnsUnknown *u;
-
-  if (GPOINTER_TO_SIZE (g_hash_table_lookup (daemon->dns_asked, key)) == process->start_time)
-    return;
-  if (g_hash_table_size (daemon->dns_asked) > 4096)
-    g_hash_table_remove_all (daemon->dns_asked); /* bounded; asking twice is harmless */
-  g_hash_table_insert (daemon->dns_asked, key, GSIZE_TO_POINTER (process->start_time));
-  u = g_new0 (DnsUnknown, 1);
-  u->daemon = daemon;
-  u->process = pc_process_ref (process);
-  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, dns_unknown_cb, u, dns_unknown_free);
-}
 /* The resolver asks for every question and CNAME target (in its own thread): a name an app may
  * not reach by an explicit rule or a filter list gets a refusal. Scopes and the default action
  * stay with the connection that follows (a name has no address yet), and DNS never prompts. */
@@ -259,7 +216,7 @@ dns_policy_cb (const PcDnsPolicyRequest *request, char **reason, gpointer user_d
   /* an app that asks before it connects anywhere gets its profile now (not a D-Bus client
    * that asked through QueryDns: that is no traffic of its own) */
   if (input.profile == NULL && process != NULL && !request->from_helper)
-    dns_report_unknown (daemon, process);
+    pc_policy_manager_request_profile (daemon->policy, process);
   input.had_dns_answer = TRUE;
   input.in_list = daemon->intel != NULL ? pc_intel_rule_in_list_cb : NULL;
   input.in_list_data = daemon->intel;
@@ -392,12 +349,13 @@ touch_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* The packet thread saw a process without a profile (main context). */
+/* The packet thread saw a process without a profile (packet thread: only asks). */
 static void
 unknown_process_cb (PcProcess *process, gpointer user_data)
 {
   PcDaemon *daemon = user_data;
-  g_autofree char *id = pc_policy_manager_ensure_profile (daemon->policy, process);
+
+  pc_policy_manager_request_profile (daemon->policy, process);
 }
 
 int
@@ -543,7 +501,6 @@ main (int argc, char **argv)
   daemon.dns_servers_override = split_list (dns_servers);
   daemon.dns_listen_override = split_list (dns_listen);
   daemon.dns = pc_dns_daemon_new ();
-  daemon.dns_asked = g_hash_table_new (NULL, NULL);
   {
     g_autoptr (PcPolicySnapshot) snapshot = pc_policy_manager_get_snapshot (daemon.policy);
     /* per-app DNS policy; the data first, so the resolver thread never sees the function
@@ -625,7 +582,6 @@ main (int argc, char **argv)
   g_clear_pointer (&daemon.engine, pc_engine_free);
   /* the engine used the resolver's memory until it stopped; DNS answers until the very end */
   g_clear_pointer (&daemon.dns, pc_dns_daemon_free);
-  g_clear_pointer (&daemon.dns_asked, g_hash_table_unref);
   g_strfreev (daemon.dns_servers_override);
   g_strfreev (daemon.dns_listen_override);
   g_clear_pointer (&daemon.dns_snapshot, pc_policy_snapshot_unref);

@@ -82,7 +82,6 @@ struct _PcEngine
 
   /* Owned by the packet thread once started. */
   PcPolicySnapshot *snapshot;
-  GHashTable *asked; /* pid -> start time: processes reported to unknown_func */
   PcEngineUnknownProcessFunc unknown_func;
   gpointer unknown_data;
   GHashTable *flows;      /* PcFlowKey* -> PcFlow* (key points into the flow) */
@@ -320,7 +319,6 @@ pc_engine_new (const PcEngineConfig *config, PcPolicySnapshot *snapshot, GError 
   self->config = *config;
   self->self_pid = getpid ();
   self->snapshot = pc_policy_snapshot_ref (snapshot);
-  self->asked = g_hash_table_new (g_direct_hash, g_direct_equal);
   self->flows = g_hash_table_new_full (pc_flow_key_hash, pc_flow_key_equal, NULL,
                                        (GDestroyNotify)flow_free);
   self->unpublished = g_ptr_array_new ();
@@ -446,51 +444,13 @@ log_flow (PcEngine *self, const PcFlow *flow, const char *what)
              pc_verdict_to_string (flow->decision.verdict), flow->decision.reason);
 }
 
-typedef struct
-{
-  PcEngine *engine;
-  PcProcess *process;
-} UnknownProcess;
-
-static gboolean
-report_unknown_cb (gpointer user_data)
-{
-  UnknownProcess *u = user_data;
-
-  if (u->engine->unknown_func != NULL)
-    u->engine->unknown_func (u->process, u->engine->unknown_data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-unknown_process_free (gpointer data)
-{
-  UnknownProcess *u = data;
-
-  pc_process_unref (u->process);
-  g_free (u);
-}
-
-/* A process no profile matches: the main thread creates its profile (disk I/O) and sends a new
- * snapshot; until then the flow is decided by the global settings. Asked once per process. */
+/* A process no profile matches: the receiver has its profile made (off this thread) and sends
+ * a new snapshot; until then the flow is decided by the global settings. */
 static void
 report_unknown (PcEngine *self, PcProcess *process)
 {
-  gpointer key = GINT_TO_POINTER (process->pid);
-  UnknownProcess *u;
-
-  if (self->unknown_func == NULL
-      || GPOINTER_TO_SIZE (g_hash_table_lookup (self->asked, key)) == process->start_time)
-    return;
-  /* Bounded: a fork bomb must not grow this without limit; asking twice is harmless. */
-  if (g_hash_table_size (self->asked) > 4096)
-    g_hash_table_remove_all (self->asked);
-  g_hash_table_insert (self->asked, key, GSIZE_TO_POINTER (process->start_time));
-  u = g_new0 (UnknownProcess, 1);
-  u->engine = self;
-  u->process = pc_process_ref (process);
-  g_main_context_invoke_full (self->main_context, G_PRIORITY_DEFAULT, report_unknown_cb, u,
-                              unknown_process_free);
+  if (self->unknown_func != NULL)
+    self->unknown_func (process, self->unknown_data);
 }
 
 static void
@@ -1256,8 +1216,6 @@ apply_settings_cb (gpointer user_data)
 
   g_clear_pointer (&self->snapshot, pc_policy_snapshot_unref);
   self->snapshot = pc_policy_snapshot_ref (snapshot);
-  /* The new snapshot may have the profiles asked for; ask again for those still missing. */
-  g_hash_table_remove_all (self->asked);
 
   g_hash_table_iter_init (&iter, self->flows);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&flow))
@@ -1429,7 +1387,6 @@ pc_engine_free (PcEngine *self)
   g_clear_pointer (&self->flow_pool, g_ptr_array_unref);
   g_clear_pointer (&self->flows, g_hash_table_unref);
   g_clear_pointer (&self->snapshot, pc_policy_snapshot_unref);
-  g_clear_pointer (&self->asked, g_hash_table_unref);
   if (self->deliver_source != 0)
     {
       GSource *source = g_main_context_find_source_by_id (self->main_context, self->deliver_source);

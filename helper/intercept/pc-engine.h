@@ -42,9 +42,10 @@ gboolean pc_engine_start (PcEngine *self, GError **error);
 void pc_engine_set_snapshot (PcEngine *self, PcPolicySnapshot *snapshot);
 /* Same with global settings only (no profiles). */
 void pc_engine_set_settings (PcEngine *self, PcSettings *settings);
-/* Called in the main context (as for pc_engine_add_changes_func) with a process that no
- * profile of the current snapshot matches, once per process and snapshot; the receiver makes
- * a profile (pc_policy_manager_ensure_profile) and sends the new snapshot. Set before start. */
+/* Called in the packet thread with a process that no profile of the current snapshot matches,
+ * for each flow of it: the receiver must return at once and have the profile made elsewhere
+ * (pc_policy_manager_request_profile asks once per process), then send the new snapshot. Set
+ * before start. */
 typedef void (*PcEngineUnknownProcessFunc) (PcProcess *process, gpointer user_data);
 void pc_engine_set_unknown_process_func (PcEngine *self,
                                          PcEngineUnknownProcessFunc func,

@@ -52,6 +52,9 @@ struct _PcPolicyManager
   pid_t own_pid;
   PcPolicySnapshot *snapshot;
   guint expire_source;
+  GMainContext *context; /* the thread that made the manager: ensure_profile runs there */
+  GMutex asked_lock;
+  GHashTable *asked; /* pid -> start time of processes request_profile asked for */
 };
 
 enum
@@ -244,6 +247,10 @@ publish (PcPolicyManager *self)
 
   g_clear_pointer (&self->snapshot, pc_policy_snapshot_unref);
   self->snapshot = pc_policy_snapshot_new (global, g_steal_pointer (&compiled), self->own_pid);
+  /* the new snapshot may have the profiles asked for; ask again for those still missing */
+  g_mutex_lock (&self->asked_lock);
+  g_hash_table_remove_all (self->asked);
+  g_mutex_unlock (&self->asked_lock);
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
 }
 
@@ -334,6 +341,9 @@ pc_policy_manager_finalize (GObject *object)
 
   g_clear_handle_id (&self->expire_source, g_source_remove);
   g_clear_pointer (&self->snapshot, pc_policy_snapshot_unref);
+  g_clear_pointer (&self->asked, g_hash_table_unref);
+  g_mutex_clear (&self->asked_lock);
+  g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->store, pc_store_free);
   g_clear_pointer (&self->user, g_hash_table_unref);
   g_clear_pointer (&self->admin, g_hash_table_unref);
@@ -369,6 +379,9 @@ pc_policy_manager_init (PcPolicyManager *self)
   g_ptr_array_add (self->problems, NULL);
   self->app_dirs = g_strdupv ((char **)pc_desktop_default_dirs ());
   self->own_pid = getpid ();
+  self->context = g_main_context_ref_thread_default ();
+  g_mutex_init (&self->asked_lock);
+  self->asked = g_hash_table_new (NULL, NULL);
 }
 
 /* Loads user values, profiles and timed temporary rules from the store. Invalid items are
@@ -1117,6 +1130,56 @@ pc_policy_manager_ensure_profile (PcPolicyManager *self, PcProcess *process)
     }
   g_message ("new profile '%s' (%s) for %s", id, name, fp);
   return g_steal_pointer (&id);
+}
+
+typedef struct
+{
+  PcPolicyManager *manager;
+  PcProcess *process;
+} ProfileRequest;
+
+static gboolean
+profile_request_cb (gpointer data)
+{
+  ProfileRequest *r = data;
+
+  g_free (pc_policy_manager_ensure_profile (r->manager, r->process));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+profile_request_free (gpointer data)
+{
+  ProfileRequest *r = data;
+
+  g_object_unref (r->manager);
+  pc_process_unref (r->process);
+  g_free (r);
+}
+
+void
+pc_policy_manager_request_profile (PcPolicyManager *self, PcProcess *process)
+{
+  gpointer key = GINT_TO_POINTER (process->pid);
+  ProfileRequest *r;
+
+  g_mutex_lock (&self->asked_lock);
+  if (GPOINTER_TO_SIZE (g_hash_table_lookup (self->asked, key)) == process->start_time)
+    {
+      g_mutex_unlock (&self->asked_lock);
+      return;
+    }
+  /* Bounded: a fork bomb must not grow this without limit; asking twice is harmless. */
+  if (g_hash_table_size (self->asked) > 4096)
+    g_hash_table_remove_all (self->asked);
+  g_hash_table_insert (self->asked, key, GSIZE_TO_POINTER (process->start_time));
+  g_mutex_unlock (&self->asked_lock);
+
+  r = g_new0 (ProfileRequest, 1);
+  r->manager = g_object_ref (self);
+  r->process = pc_process_ref (process);
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, profile_request_cb, r,
+                              profile_request_free);
 }
 
 void

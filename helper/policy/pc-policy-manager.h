@@ -101,6 +101,10 @@ gboolean pc_policy_manager_import_json (PcPolicyManager *self, const char *json,
  * .desktop file, else the executable), persist it, publish a new snapshot. Returns the id of
  * the profile that now matches (existing or new). Main thread. */
 char *pc_policy_manager_ensure_profile (PcPolicyManager *self, PcProcess *process);
+/* Any thread (the packet thread, the resolver): asks the main thread (the one that made the
+ * manager) to ensure_profile for process, once per process (pid and start time) until the next
+ * snapshot. */
+void pc_policy_manager_request_profile (PcPolicyManager *self, PcProcess *process);
 /* Update last-seen of profiles (batched by the caller, e.g. once a second). */
 void pc_policy_manager_touch_profiles (PcPolicyManager *self, const char *const *ids);
 
