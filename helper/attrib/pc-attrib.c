@@ -424,6 +424,17 @@ pc_attrib_cache_process (PcAttrib *self, pid_t pid, gint64 now, PcProcessEntry *
   return g_steal_pointer (&proc);
 }
 
+/* Whether e's process still runs the image it was read with: same start time (not a reused
+ * pid) and its arguments where they were (every exec moves them to a new stack). Reads stat. */
+static gboolean
+pc_attrib_entry_same_image (PcProcessEntry *e)
+{
+  guint64 start_time, arg_start;
+
+  return pc_process_read_marks (e->proc->pid, &start_time, &arg_start)
+         && arg_start == e->proc->arg_start && start_time == e->proc->start_time;
+}
+
 PcProcess *
 pc_attrib_get_process (PcAttrib *self, pid_t pid)
 {
@@ -438,13 +449,9 @@ pc_attrib_get_process (PcAttrib *self, pid_t pid)
     {
       if (pc_process_entry_alive (e))
         {
-          guint64 start_time, arg_start;
-
           /* Without the exec count from BPF, only stat tells whether the pid called exec
-           * since it was read (its arguments moved to a new stack). */
-          if (e->exec_known
-              || (pc_process_read_marks (pid, &start_time, &arg_start)
-                  && arg_start == e->proc->arg_start && start_time == e->proc->start_time))
+           * since it was read. */
+          if (e->exec_known || pc_attrib_entry_same_image (e))
             {
               pc_lru_touch (self, e, now);
               return pc_process_ref (e->proc);
@@ -501,10 +508,7 @@ pc_attrib_get_process_at_exec (PcAttrib *self, pid_t pid, guint64 exec_id, gint6
       if (!e->exec_known)
         {
           /* Cached before its exec count was known: stat tells whether it called exec since. */
-          guint64 start_time, arg_start;
-
-          if (!pc_process_read_marks (pid, &start_time, &arg_start)
-              || arg_start != e->proc->arg_start || start_time != e->proc->start_time)
+          if (!pc_attrib_entry_same_image (e))
             {
               g_autoptr (PcProcess) fresh = pc_attrib_cache_process (self, pid, now, &e);
               if (fresh == NULL)
