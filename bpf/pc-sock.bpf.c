@@ -130,12 +130,24 @@ pc_fill_owner (struct pc_bpf_owner *o, int task_info)
 
 /* Recording in process context only: a socket passed to another process (fd passing, fork) is
  * re-attributed to whoever connects or sends with it. */
+/* Records the socket without the task reads (connect and sendmsg record it again with them).
+ * A socket already recorded for the calling thread keeps its record: an LRU map update costs
+ * several times the lookup, and bind() follows socket() in the same thread almost always. */
 static __always_inline void
-pc_record_cookie (__u64 cookie, int task_info)
+pc_record_cookie (__u64 cookie, int known_new)
 {
   struct pc_bpf_owner o = {};
+  __u64 pid_tgid;
 
-  pc_fill_owner (&o, task_info);
+  if (!known_new)
+    {
+      struct pc_bpf_owner *cur = bpf_map_lookup_elem (&pc_owners, &cookie);
+
+      pid_tgid = bpf_get_current_pid_tgid ();
+      if (cur != NULL && cur->pid == (__u32)(pid_tgid >> 32) && cur->tid == (__u32)pid_tgid)
+        return;
+    }
+  pc_fill_owner (&o, 0);
   o.cookie = cookie;
   bpf_map_update_elem (&pc_owners, &cookie, &o, BPF_ANY);
 }
@@ -144,9 +156,13 @@ SEC ("cgroup/sock_create")
 int
 pc_sock_create (struct bpf_sock *ctx)
 {
-  /* Without the task reads: connect, sendmsg and bind record the socket again with them, and
-   * every socket() call pays for this hook. */
-  pc_record_cookie (bpf_get_socket_cookie (ctx), 0);
+  /* Every socket() call pays for this hook. A TCP socket carries traffic only once it connects
+   * (connect4/6 run for connect() and for TCP Fast Open's sendto, and record it with the task
+   * reads) or listens after bind() (post_bind4/6); so it is recorded there, one map update
+   * less per TCP connection. A listener that never called bind() is found through /proc. */
+  if (ctx->protocol == IPPROTO_TCP)
+    return 1;
+  pc_record_cookie (bpf_get_socket_cookie (ctx), 1);
   return 1;
 }
 
@@ -154,8 +170,7 @@ SEC ("cgroup/post_bind4")
 int
 pc_post_bind4 (struct bpf_sock *ctx)
 {
-  /* without the task reads too: a bound socket that sends or connects is recorded again with
-   * them; a listener's connections are found by sock_diag and read from /proc once */
+  /* a listener's connections are found by sock_diag and read from /proc once */
   pc_record_cookie (bpf_get_socket_cookie (ctx), 0);
   return 1;
 }
@@ -169,17 +184,18 @@ pc_post_bind6 (struct bpf_sock *ctx)
 }
 
 /* Sends a flow the helper is about to see through the ring (see pc_bpf_flow_event). */
-static __always_inline void
+static __always_inline int
 pc_send_flow_event (const struct pc_bpf_flow *f, const struct pc_bpf_owner *o)
 {
   struct pc_bpf_flow_event *ev = bpf_ringbuf_reserve (&pc_flow_events, sizeof *ev, 0);
 
   if (ev == NULL)
-    return; /* full: the helper falls back to the map */
+    return 0; /* full: the helper falls back to the map */
   ev->flow = *f;
   ev->owner = *o;
   /* nobody sleeps on the ring: the helper reads it when the flow's first packet arrives */
   bpf_ringbuf_submit (ev, BPF_RB_NO_WAKEUP);
+  return 1;
 }
 
 /* Unconnected UDP: a process may send one datagram and close the socket (or exit) before the
@@ -352,7 +368,9 @@ pc_sockops (struct bpf_sock_ops *skops)
           f.raddr[3] = a3;
         }
     }
-  bpf_map_update_elem (&pc_udp_flows, &f, o, BPF_ANY);
-  pc_send_flow_event (&f, o);
+  /* The SYN's owner comes from the ring; the map only when the ring is full. (UDP keeps its map
+   * record as well: it outlives the socket, for the datagram of a sender that is gone.) */
+  if (!pc_send_flow_event (&f, o))
+    bpf_map_update_elem (&pc_udp_flows, &f, o, BPF_ANY);
   return 1;
 }

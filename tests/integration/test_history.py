@@ -73,7 +73,9 @@ class HistoryTests(unittest.TestCase):
             return sum(s[1] for s in json.loads(r.stdout))
         got = wait_until(lambda: total() if total() >= 5_000_000 else None, timeout=15,
                          what='5 MB in the bandwidth series')
-        self.assertLess(got, 5_000_000 * 1.02 + 10_000)
+        # what was sent counts, retransmissions too: a loaded machine (the suite runs tests in
+        # parallel) can drop a few segments on the veth; a double count would be twice as much
+        self.assertLess(got, 5_000_000 * 1.05 + 10_000)
 
     def test_live_rate_of_a_connection(self):
         # a reader that takes 200 kB/s through a small receive buffer: after the first moments
