@@ -126,6 +126,48 @@ test_event_names (void)
   g_assert_cmpstr (pc_connection_event_to_string (PC_CONNECTION_ENDED), ==, "ended");
 }
 
+/* A packed record (the packet path's) holds copies of the template's strings in its own
+ * allocation, keeps NULL as NULL, and its copies have strings of their own that can be
+ * replaced; each is freed on its own (ASan in CI tells a wrong free). */
+static void
+test_packed_record (void)
+{
+  g_autoptr (PcConnection) template = make_connection (AF_INET);
+  g_autoptr (PcConnection) packed = pc_connection_new_packed (template);
+  g_autoptr (PcConnection) copy = NULL;
+  g_autoptr (GVariant) a = NULL;
+  g_autoptr (GVariant) b = NULL;
+
+  g_assert_cmpint (packed->ref_count, ==, 1);
+  g_assert_cmpuint (packed->id, ==, 42);
+  g_assert_cmpuint (packed->bytes_out, ==, G_MAXUINT64);
+  g_assert_true (packed->comm != template->comm);
+  g_assert_cmpstr (packed->comm, ==, "curl");
+  g_assert_cmpstr (packed->reason, ==, template->reason);
+  g_assert_null (packed->cmdline);
+  g_assert_null (packed->country);
+  /* the strings live inside the record's allocation */
+  g_assert_true (packed->exe > (char *)packed
+                 && packed->exe < (char *)packed + packed->packed_size);
+  template->comm[0] = 'X'; /* a copy, not the template's string */
+  g_assert_cmpstr (packed->comm, ==, "curl");
+  template->comm[0] = 'c';
+
+  /* the same record on the bus */
+  a = g_variant_ref_sink (pc_connection_variant_new (template, "added"));
+  b = g_variant_ref_sink (pc_connection_variant_new (packed, "added"));
+  g_assert_true (g_variant_equal (a, b));
+
+  copy = pc_connection_copy (packed);
+  g_assert_cmpuint (copy->packed_size, ==, 0);
+  g_free (copy->reason);
+  copy->reason = g_strdup ("answer: allow");
+  g_assert_cmpstr (packed->reason, ==, "rule '- example.com' (global endpoints, line 1)");
+  g_assert_cmpstr (copy->domain, ==, "example.com");
+  pc_connection_ref (packed);
+  pc_connection_unref (packed);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -133,5 +175,6 @@ main (int argc, char **argv)
   g_test_add_func ("/connection-variant/ipv4", test_ipv4);
   g_test_add_func ("/connection-variant/ipv6-inbound", test_ipv6_inbound_without_event);
   g_test_add_func ("/connection-variant/events", test_event_names);
+  g_test_add_func ("/connection-variant/packed-record", test_packed_record);
   return g_test_run ();
 }

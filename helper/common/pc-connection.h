@@ -39,8 +39,12 @@ typedef struct
   guint64 bytes_out;
   guint64 rate_in; /* bytes per second over the last sample (about a second) */
   guint64 rate_out;
+  gsize packed_size; /* > 0: made by pc_connection_new_packed, strings inside its allocation */
 } PcConnection;
 
+/* A new record (reference count 1) with the fields of template and copies of its strings, all
+ * in one allocation: the packet path makes one for every new flow. */
+PcConnection *pc_connection_new_packed (const PcConnection *template);
 PcConnection *pc_connection_ref (PcConnection *self);
 void pc_connection_unref (PcConnection *self);
 /* A copy with fields changed by the caller afterwards (records are immutable once shared). */

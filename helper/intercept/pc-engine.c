@@ -188,34 +188,27 @@ publish_connection (PcEngine *self, PcConnectionEvent event, PcConnection *conn)
 static PcConnection *
 connection_new (PcEngine *self, const PcFlow *flow)
 {
-  PcConnection *c = g_new0 (PcConnection, 1);
+  const PcProcess *process = flow->process;
+  PcConnection c = {
+    .id = ++self->next_id,
+    .key = flow->key,
+    .pid = flow->pid,
+    .uid = flow->uid,
+    .comm = (char *)(flow->comm[0] ? flow->comm : (process != NULL ? process->comm : "")),
+    .exe = process != NULL ? process->exe : NULL,
+    .cmdline = process != NULL ? process->cmdline : NULL,
+    .app_kind = (char *)(process != NULL ? pc_app_kind_to_string (process->kind) : ""),
+    .app_id = process != NULL ? process->app_id : (char *)"",
+    .profile_id = (char *)(flow->profile_id != NULL ? flow->profile_id : ""),
+    .domain = (char *)flow->domain,
+    .country = (char *)flow->geo.country,
+    .allowed = flow->decision.verdict == PC_VERDICT_ALLOW,
+    .reason = (char *)flow->decision.reason,
+    .started = flow->started,
+  };
 
-  c->ref_count = 1;
-  c->id = ++self->next_id;
-  c->key = flow->key;
-  c->pid = flow->pid;
-  c->uid = flow->uid;
-  c->comm
-      = g_strdup (flow->comm[0] ? flow->comm : (flow->process != NULL ? flow->process->comm : ""));
-  if (flow->process != NULL)
-    {
-      c->exe = g_strdup (flow->process->exe);
-      c->cmdline = g_strdup (flow->process->cmdline);
-      c->app_kind = g_strdup (pc_app_kind_to_string (flow->process->kind));
-      c->app_id = g_strdup (flow->process->app_id);
-    }
-  else
-    {
-      c->app_kind = g_strdup ("");
-      c->app_id = g_strdup ("");
-    }
-  c->profile_id = g_strdup (flow->profile_id != NULL ? flow->profile_id : "");
-  c->domain = g_strdup (flow->domain);
-  c->country = g_strdup (flow->geo.country);
-  c->allowed = flow->decision.verdict == PC_VERDICT_ALLOW;
-  c->reason = g_strdup (flow->decision.reason);
-  c->started = flow->started;
-  return c;
+  /* the template borrows the flow's strings; the record gets copies */
+  return pc_connection_new_packed (&c);
 }
 
 static gboolean
