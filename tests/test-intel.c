@@ -333,6 +333,52 @@ test_rule_callback (void)
   g_assert_cmpstr (pc_rule_get_text (result.rule), ==, "- L:TEST");
 }
 
+/* With a memo the lists are looked up once per input, and every list still gets its own
+ * answer: the same answers as without one, for a listed name, a listed address and neither. */
+static void
+test_rule_callback_memo (void)
+{
+  g_autoptr (PcIntel) intel = pc_intel_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_build_filename (PC_SOURCE_DIR, "data", "lists", NULL);
+  const char *const lists[] = { "ADS", "TRAC", "MAL", "TEST", "ads", "UNBREAK", "NOSUCH" };
+  const struct
+  {
+    const char *domain;
+    const char *addr;
+  } inputs[] = {
+    { "securepubads.g.doubleclick.net", "203.0.113.5" },
+    { NULL, "192.0.2.66" },
+    { "example.org", "203.0.113.5" },
+  };
+
+  g_assert_true (pc_intel_load_dir (intel, dir, &error));
+  for (guint i = 0; i < G_N_ELEMENTS (inputs); i++)
+    {
+      PcFlowKey key = { .family = AF_INET, .proto = IPPROTO_TCP, .rport = 443 };
+      PcListMemo memo = { 0 };
+      PcMatchInput plain = { .key = &key, .domain = inputs[i].domain };
+      PcMatchInput memoized = plain;
+      guint hits = 0;
+
+      g_assert_true (pc_addr_parse (inputs[i].addr, &key.raddr));
+      memoized.list_memo = &memo;
+      for (guint j = 0; j < G_N_ELEMENTS (lists); j++)
+        {
+          gboolean want = pc_intel_rule_in_list_cb (lists[j], &plain, intel);
+
+          g_assert_cmpint (pc_intel_rule_in_list_cb (lists[j], &memoized, intel), ==, want);
+          hits += want;
+        }
+      g_assert_true (memo.known);
+      /* a listed name, a listed address; then neither */
+      if (i < 2)
+        g_assert_cmpuint (hits, >, 0);
+      else
+        g_assert_cmpuint (hits, ==, 0);
+    }
+}
+
 typedef struct
 {
   GMainLoop *loop;
@@ -523,6 +569,7 @@ main (int argc, char **argv)
   g_test_add_func ("/intel/load-errors", test_load_errors);
   g_test_add_func ("/intel/cname-unbreak", test_cname_unbreak);
   g_test_add_func ("/intel/rule-callback", test_rule_callback);
+  g_test_add_func ("/intel/rule-callback-memo", test_rule_callback_memo);
   g_test_add_func ("/intel/custom", test_custom);
   g_test_add_func ("/intel/swap", test_swap);
   return g_test_run ();

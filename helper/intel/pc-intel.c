@@ -73,6 +73,11 @@ pc_intel_category_lookup (const char *id)
 {
   if (id == NULL)
     return NULL;
+  /* settings and rules hold the ids as written here: the exact comparison first (it runs for
+   * every list of every decision) */
+  for (guint i = 0; i < G_N_ELEMENTS (categories); i++)
+    if (strcmp (id, categories[i].id) == 0)
+      return &categories[i];
   for (guint i = 0; i < G_N_ELEMENTS (categories); i++)
     if (g_ascii_strcasecmp (id, categories[i].id) == 0)
       return &categories[i];
@@ -930,6 +935,14 @@ pc_intel_lookup (PcIntel *self, const char *domain, const char *const *cnames, c
   return mask;
 }
 
+static gboolean
+category_matches (const PcIntelCategory *cat, guint32 mask)
+{
+  if (cat->bit == PC_INTEL_UNBREAK)
+    return (mask & PC_INTEL_UNBREAK) != 0;
+  return pc_intel_mask_blocks (mask, cat->bit);
+}
+
 gboolean
 pc_intel_match (PcIntel *self,
                 const char *list_id,
@@ -938,21 +951,30 @@ pc_intel_match (PcIntel *self,
                 const PcAddr *addr)
 {
   const PcIntelCategory *cat = pc_intel_category_lookup (list_id);
-  guint32 mask;
 
   if (cat == NULL || self == NULL)
     return FALSE;
-  mask = pc_intel_lookup (self, domain, cnames, addr);
-  if (cat->bit == PC_INTEL_UNBREAK)
-    return (mask & PC_INTEL_UNBREAK) != 0;
-  return pc_intel_mask_blocks (mask, cat->bit);
+  return category_matches (cat, pc_intel_lookup (self, domain, cnames, addr));
 }
 
 gboolean
 pc_intel_rule_in_list_cb (const char *list_id, const PcMatchInput *input, gpointer user_data)
 {
-  return pc_intel_match (user_data, list_id, input->domain, input->cnames,
-                         input->key != NULL ? &input->key->raddr : NULL);
+  PcIntel *self = user_data;
+  const PcIntelCategory *cat = pc_intel_category_lookup (list_id);
+  const PcAddr *addr = input->key != NULL ? &input->key->raddr : NULL;
+  PcListMemo *memo = input->list_memo;
+
+  if (cat == NULL || self == NULL)
+    return FALSE;
+  if (memo == NULL)
+    return category_matches (cat, pc_intel_lookup (self, input->domain, input->cnames, addr));
+  if (!memo->known)
+    {
+      memo->mask = pc_intel_lookup (self, input->domain, input->cnames, addr);
+      memo->known = TRUE;
+    }
+  return category_matches (cat, memo->mask);
 }
 
 GVariant *

@@ -58,6 +58,7 @@ dns_bypass_reason (const PcDecisionInput *input, const PcMatchInput *match)
 
       memset (&name_only.raddr, 0, sizeof name_only.raddr);
       m.key = &name_only;
+      m.list_memo = NULL; /* another input than the decision's */
       if (input->in_list ("DNS-BYPASS", &m, input->in_list_data))
         return "dns-bypass-prevention: a public DNS-over-HTTPS server (list DNS-BYPASS)";
     }
@@ -67,6 +68,7 @@ dns_bypass_reason (const PcDecisionInput *input, const PcMatchInput *match)
 
       m.domain = NULL;
       m.cnames = NULL;
+      m.list_memo = NULL;
       if (input->in_list ("DNS-BYPASS", &m, input->in_list_data))
         return "dns-bypass-prevention: the address of a public DNS-over-HTTPS server (list "
                "DNS-BYPASS)";
@@ -92,6 +94,7 @@ pc_policy_decide (PcSettings *settings, const PcDecisionInput *input, PcDecision
   const PcSettings *eff = profile != NULL ? profile->settings : settings;
   gboolean inbound = input->key->direction == PC_DIR_INBOUND;
   const char *list_key = inbound ? "inbound-endpoints" : "endpoints";
+  PcListMemo lists = { 0 };
   PcMatchInput match = {
     .key = input->key,
     .scope = pc_scope_classify (&input->key->raddr),
@@ -102,6 +105,7 @@ pc_policy_decide (PcSettings *settings, const PcDecisionInput *input, PcDecision
     .geo_available = input->geo_available,
     .in_list = input->in_list,
     .user_data = input->in_list_data,
+    .list_memo = &lists,
   };
   PcMatchResult result = { 0 };
   gboolean geo_skipped = FALSE;

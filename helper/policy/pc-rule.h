@@ -26,6 +26,15 @@ typedef gboolean (*PcListLookupFunc) (const char *list_id,
                                       const PcMatchInput *input,
                                       gpointer user_data);
 
+/* Scratch space for the in_list function: what the filter lists say of one input, worked out by
+ * its first list lookup and reused by the next ones (a decision asks up to a dozen lists about
+ * the same name and address). Zeroed by whoever makes the input. */
+typedef struct
+{
+  gboolean known;
+  guint32 mask;
+} PcListMemo;
+
 struct _PcMatchInput
 {
   const PcFlowKey *key;      /* required; key->direction says inbound or outbound */
@@ -38,6 +47,7 @@ struct _PcMatchInput
   gboolean geo_available;    /* FALSE: no geo database; country/ASN rules cannot be judged */
   PcListLookupFunc in_list;  /* may be NULL: L:ID rules then never match */
   gpointer user_data;
+  PcListMemo *list_memo; /* may be NULL; only for inputs whose key and names stay the same */
 };
 
 typedef struct
