@@ -87,6 +87,8 @@ struct _PcEngine
   gpointer unknown_data;
   GHashTable *flows;      /* PcFlowKey* -> PcFlow* (key points into the flow) */
   GPtrArray *unpublished; /* PcFlow*, owned by flows: decided in this batch, no record yet */
+  GPtrArray *reopened;    /* PcFlow*, owned: ended flows whose 4-tuple a new SYN took (see
+                           * on_packet), waiting for their conntrack entry's end */
   GPtrArray *flow_pool;   /* zeroed PcFlow*, ready for new flows (see flow_new) */
 
   PcEngineStats counters; /* packet thread only */
@@ -316,6 +318,7 @@ pc_engine_new (const PcEngineConfig *config, PcPolicySnapshot *snapshot, GError 
   self->flows = g_hash_table_new_full (pc_flow_key_hash, pc_flow_key_equal, NULL,
                                        (GDestroyNotify)flow_free);
   self->unpublished = g_ptr_array_new ();
+  self->reopened = g_ptr_array_new_with_free_func ((GDestroyNotify)flow_free);
   self->flow_pool = g_ptr_array_new_with_free_func (g_free);
   g_mutex_init (&self->stats_lock);
   g_mutex_init (&self->conn_lock);
@@ -850,8 +853,12 @@ pc_engine_list_prompts (PcEngine *self)
                      (GDestroyNotify)pc_prompt_unref);
 }
 
-static void
-end_flow (PcEngine *self, const PcFlowKey *key, guint64 orig_bytes, guint64 reply_bytes);
+static void finish_flow (PcEngine *self, PcFlow *flow, guint64 orig_bytes, guint64 reply_bytes);
+static void flow_ended_cb (const PcFlowKey *orig_key,
+                           guint32 mark,
+                           guint64 orig_bytes,
+                           guint64 reply_bytes,
+                           gpointer user_data);
 
 /* A decided flow: counted, logged and published. */
 static void
@@ -902,9 +909,13 @@ on_packet (const PcNfqPacket *p, gpointer user_data)
   flow = g_hash_table_lookup (self->flows, &key);
   if (flow != NULL && syn && flow->prompt == NULL && info.tcp_seq != flow->syn_seq)
     {
-      /* A new connection on the 4-tuple of one that ended moments ago (its end event is not
-       * read yet): the old flow is over, this is a flow of its own, maybe of another program. */
-      end_flow (self, &key, 0, 0);
+      /* A new connection on the 4-tuple of one that ended moments ago: conntrack replaced the
+       * old entry (closing, or in TIME_WAIT) and sent its end event, not read yet. The old flow
+       * is over and this is a flow of its own, maybe of another program. The old one is
+       * finished after the verdicts, with that event's counts (publish_batch); until then the
+       * event must find it, not the new flow. */
+      g_hash_table_steal (self->flows, &key);
+      g_ptr_array_add (self->reopened, flow);
       flow = NULL;
     }
   if (flow != NULL)
@@ -972,6 +983,16 @@ publish_batch (gpointer user_data)
       publish_decided (self, flow);
     }
   g_ptr_array_set_size (self->unpublished, 0);
+  if (self->reopened->len > 0)
+    {
+      /* the replaced entries' end events came before the SYNs that replaced them: read now,
+       * they finish the old flows with their counts; one lost to a full socket buffer leaves
+       * its flow to be finished here without */
+      pc_conntrack_dispatch_events (self->conntrack, flow_ended_cb, self);
+      while (self->reopened->len > 0)
+        finish_flow (self, g_ptr_array_steal_index_fast (self->reopened, self->reopened->len - 1),
+                     0, 0);
+    }
   flow_pool_fill (self);
 }
 
@@ -996,14 +1017,12 @@ queue_ready_cb (int fd, GIOCondition condition, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Publishes the end of a flow that is out of the flow table, and recycles it. */
 static void
-end_flow (PcEngine *self, const PcFlowKey *key, guint64 orig_bytes, guint64 reply_bytes)
+finish_flow (PcEngine *self, PcFlow *flow, guint64 orig_bytes, guint64 reply_bytes)
 {
-  PcFlow *flow = g_hash_table_lookup (self->flows, key);
   PcConnection *ended;
 
-  if (flow == NULL)
-    return;
   if (flow->unpublished)
     {
       /* ended in the batch that opened it (a recycled 4-tuple): it still gets its record */
@@ -1036,8 +1055,42 @@ end_flow (PcEngine *self, const PcFlowKey *key, guint64 orig_bytes, guint64 repl
                  text, (int)flow->pid, ended->bytes_in, ended->bytes_out);
     }
   publish_connection (self, PC_CONNECTION_ENDED, ended);
-  g_hash_table_steal (self->flows, key);
   flow_recycle (self, flow);
+}
+
+static void
+end_flow (PcEngine *self, const PcFlowKey *key, guint64 orig_bytes, guint64 reply_bytes)
+{
+  PcFlow *flow = g_hash_table_lookup (self->flows, key);
+
+  if (flow == NULL)
+    return;
+  g_hash_table_steal (self->flows, key);
+  finish_flow (self, flow, orig_bytes, reply_bytes);
+}
+
+/* The ended flow on key whose 4-tuple a new SYN took over (see on_packet), or -1. There are
+ * rarely any, and never many: they are finished after each batch. */
+static gint
+reopened_index (PcEngine *self, const PcFlowKey *key)
+{
+  for (guint i = 0; i < self->reopened->len; i++)
+    if (pc_flow_key_equal (&((PcFlow *)self->reopened->pdata[i])->key, key))
+      return (gint)i;
+  return -1;
+}
+
+/* A conntrack entry's end: of the flow whose 4-tuple was taken over, if there is one (that
+ * entry is the old one), else of the flow in the table. */
+static void
+end_flow_of_entry (PcEngine *self, const PcFlowKey *key, guint64 orig_bytes, guint64 reply_bytes)
+{
+  gint i = reopened_index (self, key);
+
+  if (i >= 0)
+    finish_flow (self, g_ptr_array_steal_index (self->reopened, (guint)i), orig_bytes, reply_bytes);
+  else
+    end_flow (self, key, orig_bytes, reply_bytes);
 }
 
 static void
@@ -1052,20 +1105,18 @@ flow_ended_cb (const PcFlowKey *orig_key,
 
   /* The original direction's source is local for outbound flows, remote for inbound ones. */
   key.direction = PC_DIR_OUTBOUND;
-  if (g_hash_table_contains (self->flows, &key))
+  if (!g_hash_table_contains (self->flows, &key) && reopened_index (self, &key) < 0)
     {
-      end_flow (self, &key, orig_bytes, reply_bytes);
-      return;
+      key.direction = PC_DIR_INBOUND;
+      key.laddr = orig_key->raddr;
+      key.raddr = orig_key->laddr;
+      if (orig_key->proto != IPPROTO_ICMP && orig_key->proto != IPPROTO_ICMPV6)
+        {
+          key.lport = orig_key->rport;
+          key.rport = orig_key->lport;
+        }
     }
-  key.direction = PC_DIR_INBOUND;
-  key.laddr = orig_key->raddr;
-  key.raddr = orig_key->laddr;
-  if (orig_key->proto != IPPROTO_ICMP && orig_key->proto != IPPROTO_ICMPV6)
-    {
-      key.lport = orig_key->rport;
-      key.rport = orig_key->lport;
-    }
-  end_flow (self, &key, orig_bytes, reply_bytes);
+  end_flow_of_entry (self, &key, orig_bytes, reply_bytes);
 }
 
 /* Once a second: the traffic counters of every live flow, published where they changed. */
@@ -1386,6 +1437,7 @@ pc_engine_free (PcEngine *self)
   g_clear_pointer (&self->geo, pc_geo_unref);
   g_clear_pointer (&self->resolver_listeners, g_array_unref);
   g_clear_pointer (&self->unpublished, g_ptr_array_unref);
+  g_clear_pointer (&self->reopened, g_ptr_array_unref);
   g_clear_pointer (&self->flow_pool, g_ptr_array_unref);
   g_clear_pointer (&self->flows, g_hash_table_unref);
   g_clear_pointer (&self->snapshot, pc_policy_snapshot_unref);
