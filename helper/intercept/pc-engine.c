@@ -1093,6 +1093,22 @@ end_flow_of_entry (PcEngine *self, const PcFlowKey *key, guint64 orig_bytes, gui
     end_flow (self, key, orig_bytes, reply_bytes);
 }
 
+/* The flow key of an inbound flow from its conntrack entry's original-direction tuple (whose
+ * source is the remote end). */
+static void
+inbound_key_of_entry (const PcFlowKey *orig_key, PcFlowKey *key)
+{
+  *key = *orig_key;
+  key->direction = PC_DIR_INBOUND;
+  key->laddr = orig_key->raddr;
+  key->raddr = orig_key->laddr;
+  if (orig_key->proto != IPPROTO_ICMP && orig_key->proto != IPPROTO_ICMPV6)
+    {
+      key->lport = orig_key->rport;
+      key->rport = orig_key->lport;
+    }
+}
+
 static void
 flow_ended_cb (const PcFlowKey *orig_key,
                guint32 mark,
@@ -1106,16 +1122,7 @@ flow_ended_cb (const PcFlowKey *orig_key,
   /* The original direction's source is local for outbound flows, remote for inbound ones. */
   key.direction = PC_DIR_OUTBOUND;
   if (!g_hash_table_contains (self->flows, &key) && reopened_index (self, &key) < 0)
-    {
-      key.direction = PC_DIR_INBOUND;
-      key.laddr = orig_key->raddr;
-      key.raddr = orig_key->laddr;
-      if (orig_key->proto != IPPROTO_ICMP && orig_key->proto != IPPROTO_ICMPV6)
-        {
-          key.lport = orig_key->rport;
-          key.rport = orig_key->lport;
-        }
-    }
+    inbound_key_of_entry (orig_key, &key);
   end_flow_of_entry (self, &key, orig_bytes, reply_bytes);
 }
 
@@ -1167,14 +1174,7 @@ ct_counters_cb (const PcFlowKey *orig_key,
       update_bytes (self, flow, reply_bytes, orig_bytes);
       return;
     }
-  key.direction = PC_DIR_INBOUND;
-  key.laddr = orig_key->raddr;
-  key.raddr = orig_key->laddr;
-  if (orig_key->proto != IPPROTO_ICMP && orig_key->proto != IPPROTO_ICMPV6)
-    {
-      key.lport = orig_key->rport;
-      key.rport = orig_key->lport;
-    }
+  inbound_key_of_entry (orig_key, &key);
   flow = g_hash_table_lookup (self->flows, &key);
   if (flow != NULL && flow->prompt == NULL)
     update_bytes (self, flow, orig_bytes, reply_bytes);
