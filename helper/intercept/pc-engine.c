@@ -39,6 +39,7 @@ typedef struct
   PcGeoInfo geo;           /* of the remote address; empty without geo data */
   char domain[256];        /* from the resolver's memory, "" when none */
   gint64 sampled;          /* monotonic µs of the last traffic sample */
+  gint64 published;        /* monotonic µs of its record (after its verdict); 0 before */
   gboolean unpublished;    /* decided, verdict sent, record not yet made (see publish_batch) */
 } PcFlow;
 
@@ -860,10 +861,16 @@ static void flow_ended_cb (const PcFlowKey *orig_key,
                            guint64 reply_bytes,
                            gpointer user_data);
 
+/* A packet of a known flow queued longer than this after its record was made has a conntrack
+ * entry of its own (the verdict marks the entry; packets queued before that are read within
+ * milliseconds). */
+#define PC_REQUEUED_AFTER_US (2 * G_USEC_PER_SEC)
+
 /* A decided flow: counted, logged and published. */
 static void
 publish_decided (PcEngine *self, PcFlow *flow)
 {
+  flow->published = g_get_monotonic_time ();
   self->counters.flows++;
   if (flow->decision.verdict == PC_VERDICT_ALLOW)
     self->counters.allowed++;
@@ -907,13 +914,17 @@ on_packet (const PcNfqPacket *p, gpointer user_data)
 
   syn = info.proto == IPPROTO_TCP && (info.tcp_flags & 0x12) == 0x02; /* SYN without ACK */
   flow = g_hash_table_lookup (self->flows, &key);
-  if (flow != NULL && syn && flow->prompt == NULL && info.tcp_seq != flow->syn_seq)
+  if (flow != NULL && flow->prompt == NULL
+      && ((syn && info.tcp_seq != flow->syn_seq)
+          || (flow->published != 0
+              && g_get_monotonic_time () - flow->published > PC_REQUEUED_AFTER_US)))
     {
-      /* A new connection on the 4-tuple of one that ended moments ago: conntrack replaced the
-       * old entry (closing, or in TIME_WAIT) and sent its end event, not read yet. The old flow
-       * is over and this is a flow of its own, maybe of another program. The old one is
-       * finished after the verdicts, with that event's counts (publish_batch); until then the
-       * event must find it, not the new flow. */
+      /* A new conntrack entry for the 4-tuple of a flow we know: conntrack replaced the old
+       * entry (a new connection on the tuple of one closing or in TIME_WAIT) or lost it (deleted
+       * or flushed, and the connection's next packet made a new one), and sent its end event,
+       * not read yet. The old flow is over and this is a flow of its own, maybe of another
+       * program. The old one is finished after the verdicts, with that event's counts
+       * (publish_batch); until then the event must find it, not the new flow. */
       g_hash_table_steal (self->flows, &key);
       g_ptr_array_add (self->reopened, flow);
       flow = NULL;
@@ -923,7 +934,8 @@ on_packet (const PcNfqPacket *p, gpointer user_data)
       if (flow->prompt != NULL)
         hold_for_prompt (self, flow, p); /* a retransmission joins its prompt */
       else
-        /* A packet that was queued before its flow's verdict reached conntrack. */
+        /* A packet that was queued before its flow's verdict reached conntrack (moments
+         * ago: see PC_REQUEUED_AFTER_US). */
         send_verdict (self, p, &flow->decision);
       return;
     }
