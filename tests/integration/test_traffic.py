@@ -40,6 +40,22 @@ def wait_for_lines(sb, regex, count, pred=lambda m: True, timeout=5.0):
         time.sleep(0.1)
 
 
+def echo_client(port, body):
+    """A Python client of the peer's TCP echo server, from local port port: body uses connect(),
+    talk(s, n) (n bytes there and back; returns s) and reset(s) (close with a RST)."""
+    return ('import socket,struct,sys\n'
+            'def connect():\n'
+            '  s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n'
+            f'  s.bind(("",{port}));s.connect(("{P4}",7));return s\n'
+            'def talk(s,n):\n'
+            '  s.sendall(b"x"*n);got=0\n'
+            '  while got<n: got+=len(s.recv(65536))\n'
+            '  return s\n'
+            'def reset(s):\n'
+            '  s.setsockopt(socket.SOL_SOCKET,socket.SO_LINGER,struct.pack("ii",1,0));s.close()\n'
+            + body)
+
+
 def retrans_segs(sb):
     """TCP segments the peer retransmitted so far (they arrive twice and are counted twice:
     they are traffic on the wire)."""
@@ -122,17 +138,9 @@ class TrafficTests(unittest.TestCase):
         conntrack entry lingers, closing) is a connection of its own. The old one ends with its
         bytes; the new one lives until it ends, with its own - the end of the old entry, read
         later, must not end it."""
-        script = ('import socket,struct,sys\n'
-                  'def talk(n):\n'
-                  '  s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n'
-                  f'  s.bind(("",40555));s.connect(("{P4}",7));s.sendall(b"x"*n);got=0\n'
-                  '  while got<n: got+=len(s.recv(65536))\n'
-                  '  return s\n'
-                  'def reset(s):\n'
-                  '  s.setsockopt(socket.SOL_SOCKET,socket.SO_LINGER,struct.pack("ii",1,0))\n'
-                  '  s.close()\n'
-                  'reset(talk(1000))\n'
-                  's=talk(2000);print("ready",flush=True);sys.stdin.readline();reset(s)\n')
+        script = echo_client(40555, 'reset(talk(connect(),1000))\n'
+                                    's=talk(connect(),2000);print("ready",flush=True)\n'
+                                    'sys.stdin.readline();reset(s)\n')
         client = self.sb.client([PYTHON, '-c', script], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True)
         try:
@@ -158,15 +166,9 @@ class TrafficTests(unittest.TestCase):
         Before, the connection vanished. Its bytes are split between the two (where depends on
         when the old one is finished: the BPF counters are the socket's), none lost or counted
         twice."""
-        script = ('import socket,struct,sys\n'
-                  's=socket.socket();s.bind(("",40556))\n'
-                  f's.connect(("{P4}",7))\n'
-                  'def talk(n):\n'
-                  '  s.sendall(b"x"*n);got=0\n'
-                  '  while got<n: got+=len(s.recv(65536))\n'
-                  'talk(300);print("ready",flush=True);sys.stdin.readline()\n'
-                  'talk(700);print("again",flush=True);sys.stdin.readline()\n'
-                  's.setsockopt(socket.SOL_SOCKET,socket.SO_LINGER,struct.pack("ii",1,0))\n')
+        script = echo_client(40556, 's=connect();talk(s,300);print("ready",flush=True)\n'
+                                    'sys.stdin.readline();talk(s,700);print("again",flush=True)\n'
+                                    'sys.stdin.readline();reset(s)\n')
         client = self.sb.client([PYTHON, '-c', script], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True)
         try:
