@@ -156,11 +156,12 @@ SEC ("cgroup/sock_create")
 int
 pc_sock_create (struct bpf_sock *ctx)
 {
-  /* Every socket() call pays for this hook. A TCP socket carries traffic only once it connects
-   * (connect4/6 run for connect() and for TCP Fast Open's sendto, and record it with the task
-   * reads) or listens after bind() (post_bind4/6); so it is recorded there, one map update
-   * less per TCP connection. A listener that never called bind() is found through /proc. */
-  if (ctx->protocol == IPPROTO_TCP)
+  /* Every socket() call pays for this hook. A TCP or UDP socket carries traffic only once it
+   * connects (connect4/6 run for connect() and for TCP Fast Open's sendto, and record it with
+   * the task reads), sends (sendmsg4/6: each datagram's flow record carries its owner) or is
+   * bound (post_bind4/6); so it is recorded there, one map update less per connection and per
+   * UDP socket. A socket that listens or receives without bind() is found through /proc. */
+  if (ctx->protocol == IPPROTO_TCP || ctx->protocol == IPPROTO_UDP)
     return 1;
   pc_record_cookie (bpf_get_socket_cookie (ctx), 1);
   return 1;
@@ -275,18 +276,13 @@ pc_sock_addr_hook (struct bpf_sock_addr *ctx, int v6)
     }
   pc_fill_owner (&o, 1);
   o.cookie = cookie;
-  /* A UDP datagram's owner travels with its flow record; the socket's own record needs
-   * writing only when another thread uses the socket now (sock_create made it for this one).
-   * TCP's connect always writes it: sockops copies it into the flow record. */
+  /* A UDP datagram's owner travels with its flow record (the helper reads it by the flow's
+   * tuple), so the socket's own record is not written for it. A connect always writes it:
+   * sockops copies it into a TCP flow's record, and a connected UDP socket's datagrams do not
+   * pass this hook. */
   if (!have_flow)
     bpf_map_update_elem (&pc_owners, &cookie, &o, BPF_ANY);
   else
-    {
-      struct pc_bpf_owner *cur = bpf_map_lookup_elem (&pc_owners, &cookie);
-      if (cur == NULL || cur->pid != o.pid || cur->tid != o.tid)
-        bpf_map_update_elem (&pc_owners, &cookie, &o, BPF_ANY);
-    }
-  if (have_flow)
     {
       bpf_map_update_elem (&pc_udp_flows, &f, &o, BPF_ANY);
       pc_send_flow_event (&f, &o);
