@@ -27,6 +27,10 @@ struct _PcAttribBpf
   int udp_flows_fd;
   struct ring_buffer *flow_events; /* pc_flow_events, read without system calls */
   GHashTable *flows;               /* struct pc_bpf_flow -> struct pc_bpf_owner, from the ring */
+  /* while the ring is read for one flow: that flow, and where its owner goes once found */
+  const struct pc_bpf_flow *wanted;
+  struct pc_bpf_owner *wanted_owner;
+  gboolean wanted_found;
 };
 
 /* Flows the ring delivered and no queued packet has claimed yet; more than this means they are
@@ -55,6 +59,14 @@ pc_flow_event_cb (void *ctx, void *data, size_t size)
 
   if (size < sizeof *ev)
     return 0;
+  /* Usually the ring holds just the flow whose packet is waiting: it needs no copy. (The
+   * latest event of a flow counts, as in the table.) */
+  if (self->wanted != NULL && memcmp (&ev->flow, self->wanted, sizeof ev->flow) == 0)
+    {
+      *self->wanted_owner = ev->owner;
+      self->wanted_found = TRUE;
+      return 0;
+    }
   if (g_hash_table_size (self->flows) >= PC_FLOWS_MAX)
     g_hash_table_remove_all (self->flows);
   /* one allocation: the key is the event's flow, the value its owner */
@@ -237,7 +249,18 @@ pc_attrib_bpf_lookup_flow (PcAttribBpf *self,
   pc_bpf_flow_from_key (&f, netns, key);
   if (self->flow_events != NULL)
     {
+      self->wanted = &f;
+      self->wanted_owner = out;
+      self->wanted_found = FALSE;
       ring_buffer__consume (self->flow_events);
+      self->wanted = NULL;
+      if (self->wanted_found)
+        {
+          /* an older event of the same flow, read before, is out of date */
+          if (g_hash_table_size (self->flows) > 0)
+            g_hash_table_remove (self->flows, &f);
+          return TRUE;
+        }
       if (g_hash_table_steal_extended (self->flows, &f, &flow_key, &owner))
         {
           memcpy (out, owner, sizeof *out);

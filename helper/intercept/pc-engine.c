@@ -510,7 +510,7 @@ decide (PcEngine *self, PcFlow *flow)
 
   if (profile == NULL && flow->process != NULL)
     report_unknown (self, flow->process);
-  flow->profile_id = profile != NULL ? g_intern_string (pc_profile_get_id (profile)) : "";
+  flow->profile_id = profile != NULL ? pc_profile_get_id (profile) : ""; /* interned */
   pc_policy_snapshot_decide (self->snapshot, &input, &flow->decision);
 }
 

@@ -23,6 +23,7 @@ pc_profile_new (GVariant *record, PcSettings *global, GArray *temp_rules)
 
   self->ref_count = 1;
   g_variant_dict_lookup (dict, "id", "s", &self->id);
+  self->interned_id = g_intern_string (self->id);
   if (!g_variant_dict_lookup (dict, "name", "s", &self->name))
     self->name = g_strdup (self->id);
   if (!g_variant_dict_lookup (dict, "icon", "s", &self->icon))
@@ -118,7 +119,7 @@ pc_profile_unref (PcProfile *self)
 const char *
 pc_profile_get_id (const PcProfile *profile)
 {
-  return profile->id;
+  return profile->interned_id;
 }
 
 const char *

@@ -25,6 +25,7 @@ struct _PcProfile
 {
   gint ref_count;
   char *id;
+  const char *interned_id; /* the same, g_intern_string'd: what flows keep */
   char *name;
   char *icon;
   gboolean special;
@@ -44,6 +45,7 @@ struct _PcProfile
 PcProfile *pc_profile_new (GVariant *record, PcSettings *global, GArray *temp_rules);
 PcProfile *pc_profile_ref (PcProfile *self);
 void pc_profile_unref (PcProfile *self);
+/* Interned (g_intern_string): valid as long as the process runs, comparable by pointer. */
 const char *pc_profile_get_id (const PcProfile *profile);
 const char *pc_profile_get_name (const PcProfile *profile);
 /* 0 if the profile does not match, else its score. */
