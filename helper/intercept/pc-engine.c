@@ -1070,17 +1070,6 @@ finish_flow (PcEngine *self, PcFlow *flow, guint64 orig_bytes, guint64 reply_byt
   flow_recycle (self, flow);
 }
 
-static void
-end_flow (PcEngine *self, const PcFlowKey *key, guint64 orig_bytes, guint64 reply_bytes)
-{
-  PcFlow *flow = g_hash_table_lookup (self->flows, key);
-
-  if (flow == NULL)
-    return;
-  g_hash_table_steal (self->flows, key);
-  finish_flow (self, flow, orig_bytes, reply_bytes);
-}
-
 /* The ended flow on key whose 4-tuple a new SYN took over (see on_packet), or -1. There are
  * rarely any, and never many: they are finished after each batch. */
 static gint
@@ -1093,16 +1082,19 @@ reopened_index (PcEngine *self, const PcFlowKey *key)
 }
 
 /* A conntrack entry's end: of the flow whose 4-tuple was taken over, if there is one (that
- * entry is the old one), else of the flow in the table. */
-static void
+ * entry is the old one), else of the flow in the table. FALSE if there is neither. */
+static gboolean
 end_flow_of_entry (PcEngine *self, const PcFlowKey *key, guint64 orig_bytes, guint64 reply_bytes)
 {
   gint i = reopened_index (self, key);
+  gpointer flow;
 
   if (i >= 0)
-    finish_flow (self, g_ptr_array_steal_index (self->reopened, (guint)i), orig_bytes, reply_bytes);
-  else
-    end_flow (self, key, orig_bytes, reply_bytes);
+    flow = g_ptr_array_steal_index (self->reopened, (guint)i);
+  else if (!g_hash_table_steal_extended (self->flows, key, NULL, &flow))
+    return FALSE;
+  finish_flow (self, flow, orig_bytes, reply_bytes);
+  return TRUE;
 }
 
 /* The flow key of an inbound flow from its conntrack entry's original-direction tuple (whose
@@ -1133,8 +1125,9 @@ flow_ended_cb (const PcFlowKey *orig_key,
 
   /* The original direction's source is local for outbound flows, remote for inbound ones. */
   key.direction = PC_DIR_OUTBOUND;
-  if (!g_hash_table_contains (self->flows, &key) && reopened_index (self, &key) < 0)
-    inbound_key_of_entry (orig_key, &key);
+  if (end_flow_of_entry (self, &key, orig_bytes, reply_bytes))
+    return;
+  inbound_key_of_entry (orig_key, &key);
   end_flow_of_entry (self, &key, orig_bytes, reply_bytes);
 }
 

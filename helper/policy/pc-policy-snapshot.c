@@ -61,7 +61,7 @@ pc_policy_snapshot_new (PcSettings *global, GPtrArray *profiles, pid_t own_pid)
       PcProfile *p = profiles->pdata[i];
       gboolean anchored = FALSE;
 
-      g_hash_table_insert (self->by_id, p->id, p);
+      g_hash_table_insert (self->by_id, (gpointer)p->id, p);
       if (g_str_equal (p->id, PC_PROFILE_PORTCULLIS))
         self->special_own = p;
       else if (g_str_equal (p->id, PC_PROFILE_UNIDENTIFIED))

@@ -19,11 +19,12 @@ pc_profile_new (GVariant *record, PcSettings *global, GArray *temp_rules)
   g_autoptr (GVariant) overrides = NULL;
   g_autoptr (GHashTable) layer = NULL;
   g_autofree const char **fps = NULL;
+  g_autofree char *id = NULL;
   GHashTable *layers[2];
 
   self->ref_count = 1;
-  g_variant_dict_lookup (dict, "id", "s", &self->id);
-  self->interned_id = g_intern_string (self->id);
+  g_variant_dict_lookup (dict, "id", "s", &id);
+  self->id = g_intern_string (id);
   if (!g_variant_dict_lookup (dict, "name", "s", &self->name))
     self->name = g_strdup (self->id);
   if (!g_variant_dict_lookup (dict, "icon", "s", &self->icon))
@@ -105,7 +106,6 @@ pc_profile_unref (PcProfile *self)
 {
   if (!g_atomic_int_dec_and_test (&self->ref_count))
     return;
-  g_free (self->id);
   g_free (self->name);
   g_free (self->icon);
   g_ptr_array_unref (self->fingerprints);
@@ -119,7 +119,7 @@ pc_profile_unref (PcProfile *self)
 const char *
 pc_profile_get_id (const PcProfile *profile)
 {
-  return profile->interned_id;
+  return profile->id;
 }
 
 const char *

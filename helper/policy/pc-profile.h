@@ -24,8 +24,7 @@ typedef struct
 struct _PcProfile
 {
   gint ref_count;
-  char *id;
-  const char *interned_id; /* the same, g_intern_string'd: what flows keep */
+  const char *id; /* interned (g_intern_string): flows keep it */
   char *name;
   char *icon;
   gboolean special;

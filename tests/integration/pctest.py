@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 import unittest
@@ -74,6 +75,34 @@ def apply_settings(sb, text, timeout=10):
         if time.monotonic() > deadline:
             raise AssertionError('settings were not applied:\n' + sb.helper_log()[-3000:])
         time.sleep(0.05)
+
+
+def start_unbound(sb, conf, log):
+    """unbound -d -c conf in the peer namespace, returned once its log (the conf's logfile)
+    says it serves."""
+    proc = sb.peer(['unbound', '-d', '-c', conf], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+    def started():
+        if proc.poll() is not None:
+            return True
+        try:
+            with open(log) as f:
+                return 'start of service' in f.read()
+        except FileNotFoundError:
+            return False
+
+    wait_until(started, what='unbound')
+    if proc.poll() is not None:
+        raise RuntimeError('unbound did not start in the peer namespace')
+    return proc
+
+
+def stop_process(proc):
+    """Terminates proc (may be None) and waits for it."""
+    if proc is not None:
+        proc.terminate()
+        proc.wait(10)
 
 
 def wait_until(pred, timeout=10, what='condition', interval=0.1):

@@ -610,20 +610,12 @@ class AppDnsTests(AppCase):
 
     @classmethod
     def before_app(cls):
-        conf = test_dns.unbound_conf(cls.tmp)
-        cls.unbound = cls.sb.peer(['unbound', '-d', '-c', conf], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        log = os.path.join(cls.tmp, 'unbound.log')
-        pctest.wait_until(lambda: os.path.exists(log) and 'start of service' in open(log).read()
-                          or cls.unbound.poll() is not None, timeout=10, what='unbound')
-        if cls.unbound.poll() is not None:
-            raise AssertionError('unbound did not start in the peer namespace')
+        cls.unbound = pctest.start_unbound(cls.sb, test_dns.unbound_conf(cls.tmp),
+                                           os.path.join(cls.tmp, 'unbound.log'))
 
     @classmethod
     def stop_servers(cls):
-        if getattr(cls, 'unbound', None) is not None:
-            cls.unbound.terminate()
-            cls.unbound.wait(10)
+        pctest.stop_process(getattr(cls, 'unbound', None))
 
     def dns(self, d):
         return d['settings'].get('dns')

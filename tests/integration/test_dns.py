@@ -11,11 +11,10 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import unittest
 
 from pctest import (BUILD_DIR, PYTHON, SOURCE_DIR, client_tool, pcsandbox, require_root,
-                    wait_for_flow, wait_until)
+                    start_unbound, stop_process, wait_for_flow, wait_until)
 
 P4 = pcsandbox.PEER_V4
 LISTEN = '127.0.0.17'
@@ -56,11 +55,6 @@ ZONE = [
     'local-data: "mail.test. 300 IN MX 10 mx.test."',
     "local-data: 'txt.test. 300 IN TXT \"hello world\"'",
 ]
-
-
-def pcsandbox_read(path):
-    with open(path) as f:
-        return f.read()
 
 
 def make_certs(d):
@@ -122,14 +116,7 @@ class DnsTests(unittest.TestCase):
                                              'dns-servers': cls.servers,
                                              'dns-listen': [f'{LISTEN}:53']})
         cls.sb.start()
-        cls.unbound = cls.sb.peer(['unbound', '-d', '-c', conf], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        log = os.path.join(cls.dir, 'unbound.log')
-        deadline = time.monotonic() + 10
-        while not (os.path.exists(log) and 'start of service' in pcsandbox_read(log)):
-            if time.monotonic() > deadline or cls.unbound.poll() is not None:
-                raise RuntimeError('unbound did not start in the peer namespace')
-            time.sleep(0.05)
+        cls.unbound = start_unbound(cls.sb, conf, os.path.join(cls.dir, 'unbound.log'))
         # the shipped lists: DNS-BYPASS names the public DoH servers
         cls.sb.start_helper(['--lists-dir', os.path.join(SOURCE_DIR, 'data', 'lists')])
         cls.sb.wait_for_name(NAME, 10, cls.sb.helper_proc, cls.sb.helper_log_path)
@@ -138,9 +125,7 @@ class DnsTests(unittest.TestCase):
     def tearDownClass(cls):
         sb = getattr(cls, 'sb', None)
         if sb is not None:
-            if getattr(cls, 'unbound', None) is not None:
-                cls.unbound.terminate()
-                cls.unbound.wait(10)
+            stop_process(getattr(cls, 'unbound', None))
             sb.close()
         if getattr(cls, 'dir', None):
             shutil.rmtree(cls.dir, ignore_errors=True)

@@ -14,7 +14,8 @@ import subprocess
 import tempfile
 import unittest
 
-from pctest import BUILD_DIR, PYTHON, SOURCE_DIR, flows, pcsandbox, require_root, wait_until
+from pctest import (BUILD_DIR, PYTHON, SOURCE_DIR, flows, pcsandbox, require_root,
+                    start_unbound, stop_process, wait_until)
 
 P4 = pcsandbox.PEER_V4  # where unbound listens
 PUB4 = pcsandbox.PUBLIC_V4  # the peer's public address (the rebinding guard drops private ones)
@@ -34,7 +35,7 @@ ZONE = [
 ]
 
 
-def start_unbound(sb, d):
+def start_zone_unbound(sb, d):
     conf = os.path.join(d, 'unbound.conf')
     log = os.path.join(d, 'unbound.log')
     with open(conf, 'w') as f:
@@ -43,22 +44,7 @@ def start_unbound(sb, d):
                            '  use-syslog: no', f'  logfile: {log}', '  verbosity: 1',
                            '  do-ip6: no', '  access-control: 0.0.0.0/0 allow',
                            '  num-threads: 1'] + ['  ' + z for z in ZONE]) + '\n')
-    proc = sb.peer(['unbound', '-d', '-c', conf], stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-
-    def started():
-        if proc.poll() is not None:
-            return True
-        try:
-            with open(log) as f:
-                return 'start of service' in f.read()
-        except FileNotFoundError:
-            return False
-
-    wait_until(started, what='unbound')
-    if proc.poll() is not None:
-        raise RuntimeError('unbound did not start in the peer namespace')
-    return proc
+    return start_unbound(sb, conf, log)
 
 
 class ResolverCase(unittest.TestCase):
@@ -78,7 +64,7 @@ class ResolverCase(unittest.TestCase):
         cls.sb = pcsandbox.Sandbox(BUILD_DIR, helper=False, polkit_policies=[POLICY],
                                    settings=cls.SETTINGS)
         cls.sb.start()
-        cls.unbound = start_unbound(cls.sb, cls.dir)
+        cls.unbound = start_zone_unbound(cls.sb, cls.dir)
         cls.sb.start_helper(['--lists-dir', cls.lists_dir(), '--dns-servers', f'dns://{P4}',
                              '--dns-listen', f'{LISTEN}:53'])
         cls.sb.wait_for_name(NAME, 10, cls.sb.helper_proc, cls.sb.helper_log_path)
@@ -87,9 +73,7 @@ class ResolverCase(unittest.TestCase):
     def tearDownClass(cls):
         sb = getattr(cls, 'sb', None)
         if sb is not None:
-            if getattr(cls, 'unbound', None) is not None:
-                cls.unbound.terminate()
-                cls.unbound.wait(10)
+            stop_process(getattr(cls, 'unbound', None))
             sb.close()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
